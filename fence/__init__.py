@@ -1,0 +1,1 @@
+"""The fence application: config, CLI and runtime wiring."""

@@ -1,0 +1,67 @@
+"""The ``Fix`` value: one position report of one terminal (contract 1.1)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class Quality(IntEnum):
+    """NMEA GGA fix quality."""
+
+    INVALID = 0
+    SINGLE = 1
+    DGPS = 2
+    PPS = 3
+    RTK_FIXED = 4
+    RTK_FLOAT = 5
+    DEAD_RECKONING = 6
+    MANUAL = 7
+    SIMULATED = 8
+    RESERVED_9 = 9
+
+
+class FixValueError(ValueError):
+    """A Fix built with values outside their domain."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """One position report.
+
+    ``lat``/``lon`` are ``None`` when the report has no position (never 0.0).
+    ``acc_m`` is the horizontal accuracy estimate, ``None`` when unknown.
+    Optional receiver details (altitude, HDOP, satellites, speed, course) ride along
+    for operators; the evaluator uses only t, terminal, position, quality and acc.
+    """
+
+    t_ms: int
+    terminal: str
+    lat: float | None
+    lon: float | None
+    quality: int
+    acc_m: float | None = None
+    alt_m: float | None = None
+    hdop: float | None = None
+    sats: int | None = None
+    speed_mps: float | None = None
+    course_deg: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.terminal:
+            raise FixValueError("terminal id is empty")
+        if not 0 <= self.quality <= 9:
+            raise FixValueError(f"quality {self.quality} outside 0-9")
+        if (self.lat is None) != (self.lon is None):
+            raise FixValueError("lat and lon must both be present or both absent")
+        if self.lat is not None and self.lon is not None:
+            if not (math.isfinite(self.lat) and -90.0 <= self.lat <= 90.0):
+                raise FixValueError(f"latitude {self.lat} out of range")
+            if not (math.isfinite(self.lon) and -180.0 <= self.lon <= 180.0):
+                raise FixValueError(f"longitude {self.lon} out of range")
+
+    @property
+    def has_position(self) -> bool:
+        """True when the fix carries both coordinates."""
+        return self.lat is not None

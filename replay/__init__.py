@@ -1,0 +1,1 @@
+"""Analyst replay: track logs in, the same events out, with reports and plots."""

@@ -1,0 +1,1 @@
+"""Site and zones: loading, metric projection, zone index, hysteresis, permits."""
