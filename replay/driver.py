@@ -1,0 +1,163 @@
+"""The replay driver: arrivals in, through the evaluator, events out.
+
+Per arrival (contract section 2): a recorded arrival instant is a tick first
+(``advance_to(rx)``), then the fix is one input step (``feed``). Inputs are fed in the
+order given; the driver reorders nothing. With ``until_ms`` the clock runs on to that
+instant at the end (timers due then fire); otherwise the replay ends with its last input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Protocol
+
+from events.evaluator import Evaluator
+from events.model import Event
+from gnss.fix import Fix
+from replay.readers import Arrival
+from replay.sinks import EventSink
+
+PROGRESS_EVERY = 16384
+
+
+class StepObserver(Protocol):
+    """Watches the replay step by step (the report and the plots use it)."""
+
+    def on_events(self, events: Sequence[Event]) -> None:
+        """Every event of a step, in the engine's order, before any filter."""
+
+    def on_fix(self, fix: Fix, step_ms: int) -> None:
+        """A fix that was fed, with the time of its step (after ``on_events`` of the timers)."""
+
+    def on_end(self, end_ms: int) -> None:
+        """The replay ended with the clock at ``end_ms``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayOptions:
+    """Window and filters.
+
+    ``from_ms``/``to_ms`` select arrivals by replay time (arrival instant in recordings,
+    else fix time), ``[from, to)``. ``terminal_patterns`` (shell patterns) select the fixes
+    fed; ``zones`` selects the events written (events without a zone are left out).
+    """
+
+    from_ms: int | None = None
+    to_ms: int | None = None
+    until_ms: int | None = None
+    terminal_patterns: tuple[str, ...] = ()
+    zones: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.from_ms is not None and self.to_ms is not None and self.from_ms >= self.to_ms:
+            raise ValueError("--from must be before --to")
+
+    def wants_event(self, event: Event) -> bool:
+        """Whether the zone filter lets this event through."""
+        return self.zones is None or event.zone in self.zones
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayStats:
+    """What a replay did: fixes fed and left out, events written, and its time span."""
+
+    fixes_fed: int
+    fixes_filtered: int
+    events_written: int
+    events_total: int
+    first_step_ms: int | None
+    end_ms: int | None
+
+
+class _TerminalFilter:
+    """Shell-pattern match of terminal ids, remembered per id."""
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        self._patterns = patterns
+        self._known: dict[str, bool] = {}
+
+    def __call__(self, terminal: str) -> bool:
+        known = self._known.get(terminal)
+        if known is None:
+            known = any(fnmatchcase(terminal, p) for p in self._patterns)
+            self._known[terminal] = known
+        return known
+
+
+@dataclass(slots=True)
+class _Counts:
+    written: int = 0
+    total: int = 0
+
+
+def _emitter(
+    sink: EventSink, options: ReplayOptions, observer: StepObserver | None, counts: _Counts
+) -> Callable[[list[Event]], None]:
+    write = sink.write
+
+    def emit(events: list[Event]) -> None:
+        counts.total += len(events)
+        if observer is not None:
+            observer.on_events(events)
+        for event in events:
+            if options.wants_event(event):
+                write(event)
+                counts.written += 1
+
+    return emit
+
+
+def run_replay(
+    evaluator: Evaluator,
+    arrivals: Iterable[Arrival],
+    options: ReplayOptions,
+    sink: EventSink,
+    observer: StepObserver | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ReplayStats:
+    """Feed the arrivals through the evaluator, writing the events the filters let through."""
+    counts = _Counts()
+    emit = _emitter(sink, options, observer, counts)
+    wanted = _TerminalFilter(options.terminal_patterns) if options.terminal_patterns else None
+    advance_to, feed = evaluator.advance_to, evaluator.feed
+    windowed = options.from_ms is not None or options.to_ms is not None
+    lo_ms = options.from_ms if options.from_ms is not None else -(2**62)
+    hi_ms = options.to_ms if options.to_ms is not None else 2**62
+    fed = filtered = seen = 0
+    first_step: int | None = None
+    for rx_ms, fix in arrivals:
+        seen += 1
+        if progress is not None and seen % PROGRESS_EVERY == 0:
+            progress(seen)
+        if windowed and not lo_ms <= (fix.t_ms if rx_ms is None else rx_ms) < hi_ms:
+            filtered += 1
+            continue
+        if wanted is not None and not wanted(fix.terminal):
+            filtered += 1
+            continue
+        if rx_ms is not None:
+            events = advance_to(rx_ms)
+            if events:
+                emit(events)
+        events = feed(fix)
+        if events:
+            emit(events)
+        fed += 1
+        if observer is not None:
+            step_ms = evaluator.clock_ms
+            if step_ms is not None:
+                observer.on_fix(fix, step_ms)
+        if first_step is None:
+            first_step = evaluator.clock_ms
+    if options.until_ms is not None:
+        events = advance_to(options.until_ms)
+        if events:
+            emit(events)
+    end_ms = evaluator.clock_ms
+    if observer is not None and end_ms is not None:
+        observer.on_end(end_ms)
+    if progress is not None:
+        progress(seen)
+    return ReplayStats(fed, filtered, counts.written, counts.total, first_step, end_ms)

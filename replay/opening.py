@@ -1,0 +1,167 @@
+"""Opening replay inputs: files, pipes, standard input, gzip, and telling their format.
+
+Inputs may be process substitutions (``<(gunzip -c fixes.jsonl.gz)``), so nothing here
+seeks: the format is told from the name when it says, otherwise from the first bytes
+(peeked through a buffer, not consumed).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import stat
+import sys
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, BinaryIO
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_PEEK_BYTES = 4096
+_BUFFER_BYTES = 1 << 20
+
+
+class InputFormat(Enum):
+    """What an input holds."""
+
+    FIXES = "fixes"  # contract fix JSON Lines
+    TRACK = "track"  # the engine's track recording: fix JSON Lines with "rx"
+    JSONL = "jsonl"  # fix JSON Lines, fixes or track told by the first valid line
+    NMEA = "nmea"
+    CSV = "csv"
+    GPX = "gpx"
+
+
+class InputError(Exception):
+    """An input that cannot be opened or whose format cannot be told; names the input."""
+
+
+@dataclass(frozen=True, slots=True)
+class InputSpec:
+    """One input named on the command line, with its format (None: tell it when opening)."""
+
+    path: str
+    format: InputFormat | None = None
+
+    @property
+    def display(self) -> str:
+        """The name used in messages."""
+        return "<stdin>" if self.path == "-" else self.path
+
+
+_SUFFIX_FORMATS: dict[str, InputFormat] = {
+    ".jsonl": InputFormat.JSONL,
+    ".ndjson": InputFormat.JSONL,
+    ".json": InputFormat.JSONL,
+    ".nmea": InputFormat.NMEA,
+    ".log": InputFormat.NMEA,
+    ".txt": InputFormat.NMEA,
+    ".csv": InputFormat.CSV,
+    ".gpx": InputFormat.GPX,
+}
+
+
+def stem_of(path: str) -> str:
+    """The file name without directories, ``.gz`` and the format suffix (a default id)."""
+    name = Path(path).name
+    if name.endswith(".gz"):
+        name = name[:-3]
+    suffix = Path(name).suffix.lower()
+    if suffix in _SUFFIX_FORMATS:
+        name = name[: -len(suffix)]
+    return name
+
+
+def format_from_name(path: str) -> InputFormat | None:
+    """The format the file name says (``.jsonl``, ``.nmea.gz``, ...), or None."""
+    name = path[:-3] if path.endswith(".gz") else path
+    return _SUFFIX_FORMATS.get(Path(name).suffix.lower())
+
+
+def format_from_bytes(head: bytes) -> InputFormat | None:
+    """The format told from the first bytes of the (decompressed) data, or None."""
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"{"):
+        return InputFormat.JSONL
+    if text.startswith((b"<?xml", b"<gpx")):
+        return InputFormat.GPX
+    if text.startswith((b"$", b"!", b"#")):
+        return InputFormat.NMEA
+    first_line = text.split(b"\n", 1)[0].lower()
+    if b"," in first_line and (b"terminal" in first_line or first_line[:1].isdigit()):
+        return InputFormat.CSV
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedInput:
+    """An opened input: a buffered binary stream of the decompressed bytes, and its format.
+
+    ``raw`` is the stream of the bytes as stored (compressed or not), whose position
+    shows progress; ``size`` is the stored size when the input is a regular file.
+    """
+
+    spec: InputSpec
+    format: InputFormat
+    stream: io.BufferedReader[Any]
+    raw: BinaryIO
+    size: int | None
+
+    def close(self) -> None:
+        """Close the streams (standard input is left open)."""
+        if self.spec.path != "-":
+            self.stream.close()
+            self.raw.close()
+
+    def position(self) -> int:
+        """Bytes of the stored input consumed so far (for progress); 0 when unknown."""
+        try:
+            return self.raw.tell()
+        except (OSError, ValueError):
+            return 0
+
+
+def _raw_stream(spec: InputSpec) -> tuple[io.BufferedReader[Any], int | None]:
+    if spec.path == "-":
+        return io.BufferedReader(io.FileIO(os.dup(sys.stdin.fileno()), "rb"), _BUFFER_BYTES), None
+    try:
+        raw = io.BufferedReader(io.FileIO(spec.path, "rb"), _BUFFER_BYTES)
+    except OSError as exc:
+        raise InputError(f"{spec.display}: cannot open: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(raw.fileno())
+    except OSError:
+        return raw, None
+    return raw, (info.st_size if stat.S_ISREG(info.st_mode) else None)
+
+
+def open_input(spec: InputSpec) -> OpenedInput:
+    """Open one input: decompress gzip transparently and tell its format.
+
+    The format is the one named (``--input-format``), else the one the first bytes show,
+    else the one the file name says; an empty input reads as an empty fix log.
+
+    Raises InputError naming the input when it cannot be opened or its format cannot
+    be told (then name the format with ``--input-format``).
+    """
+    raw, size = _raw_stream(spec)
+    stream: io.BufferedReader[Any] = raw
+    if raw.peek(2)[:2] == _GZIP_MAGIC:
+        gz = gzip.GzipFile(fileobj=raw, mode="rb")
+        stream = io.BufferedReader(gz, _BUFFER_BYTES)
+    try:
+        head = stream.peek(_PEEK_BYTES)[:_PEEK_BYTES]
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raw.close()
+        raise InputError(f"{spec.display}: cannot read: {exc}") from None
+    if not head.strip():
+        return OpenedInput(spec, spec.format or InputFormat.JSONL, stream, raw, size)
+    fmt = spec.format or format_from_bytes(head) or format_from_name(spec.path)
+    if fmt is None:
+        raw.close()
+        raise InputError(
+            f"{spec.display}: cannot tell the input format from its name or first bytes; "
+            "name it with --input-format"
+        )
+    return OpenedInput(spec, fmt, stream, raw, size)

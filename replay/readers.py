@@ -1,0 +1,392 @@
+"""Readers of replay inputs, each a stream of ``Arrival`` items in file order.
+
+Formats: contract fix JSON Lines, the engine's track recordings (fix JSON Lines with the
+arrival instant ``rx``), raw NMEA, CSV (``t, terminal, lat, lon, quality[, acc]``) and GPX.
+A line that is not a valid fix is skipped and reported with file and line (``SkipLog``);
+it is not heard and does not move the clock (contract 1.1). Several inputs are merged by
+their replay time (``merge_arrivals``); one input keeps its file order exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import io
+import json
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple, TextIO
+from xml.parsers import expat
+
+from gnss.fix import Fix
+from gnss.fixjson import FixLineError, fix_from_obj
+from gnss.instant import InstantError, parse_instant
+from replay.opening import InputError, InputFormat, OpenedInput, stem_of
+
+
+class Arrival(NamedTuple):
+    """One input step: a fix, and its recorded arrival instant (None outside recordings)."""
+
+    rx_ms: int | None
+    fix: Fix
+
+
+def arrival_key(item: Arrival) -> int:
+    """The replay time of an item: its arrival instant when recorded, else the fix time."""
+    return item.fix.t_ms if item.rx_ms is None else item.rx_ms
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A skipped input line: where it is and why it is not a fix."""
+
+    source: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.reason}"
+
+
+@dataclass(slots=True)
+class SkipLog:
+    """Counts skipped lines per input; writes the first ``shown_per_input`` of each to ``out``."""
+
+    out: TextIO | None
+    shown_per_input: int = 20
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, skipped: Skipped) -> None:
+        """Count one skipped line, and report it while under the per-input limit."""
+        seen = self.counts.get(skipped.source, 0) + 1
+        self.counts[skipped.source] = seen
+        if self.out is not None and seen <= self.shown_per_input:
+            self.out.write(f"fence replay: skipped {skipped}\n")
+
+    @property
+    def total(self) -> int:
+        """Skipped lines over every input."""
+        return sum(self.counts.values())
+
+    def summary(self) -> list[str]:
+        """One line per input that had skipped lines more than were shown."""
+        return [
+            f"fence replay: {source}: {count} lines skipped in all"
+            for source, count in sorted(self.counts.items())
+            if count > self.shown_per_input
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderOptions:
+    """Options for single-terminal formats (NMEA, GPX) and for GPX quality."""
+
+    terminal_id: str | None = None
+    gpx_quality: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.terminal_id is not None and not self.terminal_id:
+            raise ValueError("terminal id is empty")
+        if self.gpx_quality is not None and not 0 <= self.gpx_quality <= 9:
+            raise ValueError(f"GPX quality {self.gpx_quality} outside 0-9")
+
+
+Reader = Callable[[OpenedInput, SkipLog, ReaderOptions], Iterator[Arrival]]
+
+
+def read_jsonl(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> Iterator[Arrival]:
+    """Fix JSON Lines, or a track recording when the first valid line carries ``rx``.
+
+    In a recording every line must carry a valid ``rx``; ``--input-format fixes`` replays
+    a recording by fix times alone. Blank lines are ignored.
+    """
+    source = opened.spec.display
+    track: bool | None = {InputFormat.FIXES: False, InputFormat.TRACK: True}.get(opened.format)
+    loads = json.loads
+    for number, line in enumerate(opened.stream, 1):
+        try:
+            obj = loads(line)
+            fix = fix_from_obj(obj)
+        except (ValueError, FixLineError) as exc:
+            if line.strip():
+                skips.add(Skipped(source, number, _json_reason(exc)))
+            continue
+        if track is None:
+            track = "rx" in obj
+        if not track:
+            yield Arrival(None, fix)
+            continue
+        rx = obj.get("rx")
+        if not isinstance(rx, str):
+            skips.add(Skipped(source, number, "track recording line without a string 'rx'"))
+            continue
+        try:
+            yield Arrival(parse_instant(rx), fix)
+        except InstantError as exc:
+            skips.add(Skipped(source, number, f"'rx': {exc}"))
+
+
+def _json_reason(exc: Exception) -> str:
+    if isinstance(exc, FixLineError):
+        return str(exc)
+    return f"bad JSON: {exc}"
+
+
+def read_nmea(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> Iterator[Arrival]:
+    """Raw NMEA 0183 through the GNSS decoder; the terminal id is the option or file name.
+
+    Decoder errors are reported as skipped lines at the line that completed them.
+    """
+    from gnss.decoder import NmeaDecoder
+
+    source = opened.spec.display
+    decoder = NmeaDecoder(options.terminal_id or stem_of(opened.spec.path))
+    number = 0
+    for number, line in enumerate(opened.stream, 1):
+        for item in decoder.feed(line):
+            if isinstance(item, Fix):
+                yield Arrival(None, item)
+            else:
+                skips.add(Skipped(source, number, f"{item.kind.value}: {item.detail}"))
+    for item in decoder.flush():
+        if isinstance(item, Fix):
+            yield Arrival(None, item)
+        else:
+            skips.add(Skipped(source, number, f"{item.kind.value}: {item.detail}"))
+
+
+_CSV_COLUMNS: dict[str, tuple[str, ...]] = {
+    "t": ("t", "time", "timestamp"),
+    "terminal": ("terminal", "terminal_id", "id"),
+    "lat": ("lat", "latitude"),
+    "lon": ("lon", "lng", "longitude"),
+    "quality": ("quality", "fix_quality"),
+    "acc": ("acc", "accuracy", "acc_m"),
+}
+_CSV_REQUIRED = ("t", "terminal", "lat", "lon", "quality")
+_CSV_POSITIONAL = {"t": 0, "terminal": 1, "lat": 2, "lon": 3, "quality": 4, "acc": 5}
+
+
+def _csv_header(row: Sequence[str], source: str) -> dict[str, int] | None:
+    """Column positions from a header row, or None when the row is data (no header)."""
+    cells = [cell.strip().lower() for cell in row]
+    if not cells or not any(name in cells for name in _CSV_COLUMNS["t"]):
+        return None
+    positions: dict[str, int] = {}
+    for key, names in _CSV_COLUMNS.items():
+        for name in names:
+            if name in cells:
+                positions[key] = cells.index(name)
+                break
+    missing = [key for key in _CSV_REQUIRED if key not in positions]
+    if missing:
+        raise InputError(f"{source}:1: CSV header lacks column(s) {', '.join(missing)}")
+    return positions
+
+
+def _csv_number(cell: str, key: str) -> float | None:
+    text = cell.strip()
+    if not text:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        raise FixLineError(f"{key} {text!r} is not a number") from None
+    if not math.isfinite(number):
+        raise FixLineError(f"{key} {text!r} is not a finite number")
+    return number
+
+
+def _csv_quality(cell: str) -> int:
+    text = cell.strip()
+    if not text.isdigit():
+        raise FixLineError(f"quality {text!r} is not an integer 0-9")
+    return int(text)
+
+
+def _csv_fix(row: Sequence[str], columns: dict[str, int]) -> Fix:
+    if len(row) <= max(columns[key] for key in _CSV_REQUIRED):
+        raise FixLineError(f"{len(row)} columns, expected at least {len(_CSV_REQUIRED)}")
+    cell = {key: (row[pos] if pos < len(row) else "") for key, pos in columns.items()}
+    obj = {
+        "t": cell["t"].strip(),
+        "terminal": cell["terminal"].strip(),
+        "lat": _csv_number(cell["lat"], "lat"),
+        "lon": _csv_number(cell["lon"], "lon"),
+        "quality": _csv_quality(cell["quality"]),
+        "acc": _csv_number(cell.get("acc", ""), "acc"),
+    }
+    return fix_from_obj(obj)
+
+
+def read_csv(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> Iterator[Arrival]:
+    """CSV with columns t, terminal, lat, lon, quality[, acc], with or without a header.
+
+    An empty lat/lon cell means no position (never 0.0); other cells must be numbers.
+    """
+    source = opened.spec.display
+    text = io.TextIOWrapper(opened.stream, encoding="utf-8", errors="replace", newline="")
+    rows = csv.reader(text)
+    columns: dict[str, int] | None = None
+    for row in rows:
+        number = rows.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if columns is None:
+            columns = _csv_header(row, source)
+            if columns is not None:
+                continue
+            columns = {k: v for k, v in _CSV_POSITIONAL.items() if k != "acc" or len(row) > v}
+        try:
+            yield Arrival(None, _csv_fix(row, columns))
+        except (FixLineError, ValueError) as exc:
+            skips.add(Skipped(source, number, str(exc)))
+
+
+_GPX_FIX_QUALITY = {"none": 0, "2d": 1, "3d": 1, "dgps": 2, "pps": 3}
+
+
+@dataclass(slots=True)
+class _GpxPoint:
+    """A trkpt being read (the parser fills it between its start and end tags)."""
+
+    line: int
+    lat: str | None
+    lon: str | None
+    time: str | None = None
+    fix: str | None = None
+
+
+@dataclass(slots=True)
+class _GpxState:
+    """What the GPX parser has seen so far: the track name, the open point, the text."""
+
+    track_name: str | None = None
+    point: _GpxPoint | None = None
+    text: list[str] = field(default_factory=list)
+    path: list[str] = field(default_factory=list)
+    done: list[tuple[_GpxPoint, str | None]] = field(default_factory=list)
+
+
+def _local(name: str) -> str:
+    return name.rsplit(" ", 1)[-1]
+
+
+def _gpx_fix(point: _GpxPoint, terminal: str, quality: int | None) -> Fix:
+    lat = _csv_number(point.lat or "", "lat")
+    lon = _csv_number(point.lon or "", "lon")
+    if lat is None or lon is None:
+        raise FixLineError("trkpt without lat/lon")
+    if point.time is None:
+        raise FixLineError("trkpt without <time>")
+    try:
+        t_ms = parse_instant(point.time.strip())
+    except InstantError as exc:
+        raise FixLineError(str(exc)) from None
+    if quality is None:
+        fix_kind = (point.fix or "3d").strip().lower()
+        if fix_kind not in _GPX_FIX_QUALITY:
+            raise FixLineError(f"<fix> {point.fix!r} is not one of {sorted(_GPX_FIX_QUALITY)}")
+        quality = _GPX_FIX_QUALITY[fix_kind]
+    return Fix(t_ms, terminal, lat, lon, quality)
+
+
+def _gpx_parser(state: _GpxState) -> expat.XMLParserType:
+    parser = expat.ParserCreate(namespace_separator=" ")
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        local = _local(name)
+        state.path.append(local)
+        state.text.clear()
+        if local == "trkpt":
+            state.point = _GpxPoint(parser.CurrentLineNumber, attrs.get("lat"), attrs.get("lon"))
+
+    def end(name: str) -> None:
+        local = _local(name)
+        state.path.pop()
+        text = "".join(state.text)
+        point = state.point
+        if local == "trkpt" and point is not None:
+            state.done.append((point, state.track_name))
+            state.point = None
+        elif point is not None and local == "time":
+            point.time = text
+        elif point is not None and local == "fix":
+            point.fix = text
+        elif local == "name" and state.path[-1:] == ["trk"]:
+            state.track_name = text.strip() or None
+        elif local == "trk":
+            state.track_name = None
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = state.text.append
+    return parser
+
+
+def read_gpx(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> Iterator[Arrival]:
+    """GPX track points (trkpt lat/lon and time), streamed.
+
+    Terminal: the option, else the track's ``<name>``, else the file name. Quality: the
+    option, else the point's ``<fix>`` (none 0, 2d/3d 1, dgps 2, pps 3), else 1. A point
+    that is not a fix is skipped with its line; an XML syntax error ends the file there.
+    """
+    source = opened.spec.display
+    default_terminal = stem_of(opened.spec.path)
+    state = _GpxState()
+    parser = _gpx_parser(state)
+    while True:
+        chunk = opened.stream.read(1 << 16)
+        try:
+            parser.Parse(chunk, not chunk)
+        except expat.ExpatError as exc:
+            yield from _gpx_flush(state, source, default_terminal, options, skips)
+            skips.add(Skipped(source, exc.lineno, f"XML syntax error, rest of file not read: "
+                                                  f"{expat.ErrorString(exc.code)}"))
+            return
+        yield from _gpx_flush(state, source, default_terminal, options, skips)
+        if not chunk:
+            return
+
+
+def _gpx_flush(
+    state: _GpxState, source: str, default_terminal: str, options: ReaderOptions, skips: SkipLog
+) -> Iterator[Arrival]:
+    done = list(state.done)
+    state.done.clear()
+    for point, track_name in done:
+        terminal = options.terminal_id or track_name or default_terminal
+        try:
+            yield Arrival(None, _gpx_fix(point, terminal, options.gpx_quality))
+        except (FixLineError, ValueError) as exc:
+            skips.add(Skipped(source, point.line, str(exc)))
+
+
+READERS: dict[InputFormat, Reader] = {
+    InputFormat.FIXES: read_jsonl,
+    InputFormat.TRACK: read_jsonl,
+    InputFormat.JSONL: read_jsonl,
+    InputFormat.NMEA: read_nmea,
+    InputFormat.CSV: read_csv,
+    InputFormat.GPX: read_gpx,
+}
+
+
+def read_input(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> Iterator[Arrival]:
+    """The items of one opened input in file order; closes it at the end."""
+    try:
+        yield from READERS[opened.format](opened, skips, options)
+    finally:
+        opened.close()
+
+
+def merge_arrivals(streams: Sequence[Iterable[Arrival]]) -> Iterator[Arrival]:
+    """Merge inputs by replay time (k-way, streaming); ties keep input order.
+
+    Each input keeps its own order even where it is not sorted (late fixes stay late);
+    a single input is passed through unchanged.
+    """
+    if len(streams) == 1:
+        return iter(streams[0])
+    return heapq.merge(*streams, key=arrival_key)
