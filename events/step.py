@@ -1,0 +1,95 @@
+"""The step context and per-terminal state shared by the event families."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from events.model import EventState, EventType
+from events.timers import TimerKey, TimerKind, TimerQueue
+from zones.model import Terminal
+
+
+class TerminalState:
+    """What the evaluator knows of one terminal (internal, mutated only by the evaluator).
+
+    ``last_t_ms`` is the time of the last accepted fix; ``x``/``y`` its metric position.
+    """
+
+    __slots__ = (
+        "terminal",
+        "registered",
+        "last_heard_ms",
+        "offline",
+        "last_t_ms",
+        "x",
+        "y",
+        "lat",
+        "lon",
+        "quality",
+        "rejections",
+        "zones",
+    )
+
+    def __init__(self, terminal: Terminal, registered: bool) -> None:
+        self.terminal = terminal
+        self.registered = registered
+        self.last_heard_ms: int = 0
+        self.offline = False
+        self.last_t_ms: int | None = None
+        self.x = 0.0
+        self.y = 0.0
+        self.lat: float | None = None
+        self.lon: float | None = None
+        self.quality: int | None = None
+        self.rejections = 0
+        self.zones: frozenset[str] = frozenset()
+
+    @property
+    def id(self) -> str:
+        """The terminal id."""
+        return self.terminal.id
+
+
+@dataclass(frozen=True, slots=True)
+class RawEvent:
+    """An event as a family emits it, before the evaluator numbers it."""
+
+    type: EventType
+    state: EventState
+    zone: str | None
+    terminal: str | None
+    count: int | None = None
+    limit: int | None = None
+
+
+class Step:
+    """One step: its time, the events it emits and access to the timers."""
+
+    __slots__ = ("t_ms", "raw", "timers")
+
+    def __init__(self, t_ms: int, timers: TimerQueue) -> None:
+        self.t_ms = t_ms
+        self.raw: list[RawEvent] = []
+        self.timers = timers
+
+    def emit(self, event: RawEvent) -> None:
+        """Record an event of this step."""
+        self.raw.append(event)
+
+    def arm(self, kind: TimerKind, terminal: str, zone: str, deadline_ms: int) -> None:
+        """Arm a timer (terminal and zone ids, ``""`` where not applicable)."""
+        self.timers.arm((kind, terminal, zone), deadline_ms)
+
+    def cancel(self, kind: TimerKind, terminal: str, zone: str) -> None:
+        """Cancel a timer if armed."""
+        self.timers.cancel((kind, terminal, zone))
+
+
+def timer_key(kind: TimerKind, terminal: str = "", zone: str = "") -> TimerKey:
+    """The key of a timer."""
+    return (kind, terminal, zone)
+
+
+def seconds_to_ms(seconds: float) -> int:
+    """Whole milliseconds of a duration in seconds (rounded to the nearest ms)."""
+    return int(round(seconds * 1000.0))

@@ -1,0 +1,112 @@
+"""stillness (长时间静止), contract 5.5: per terminal whose kind is in ``still_kinds``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from events.model import EventState, EventType
+from events.step import RawEvent, Step, TerminalState, seconds_to_ms
+from events.timers import TimerKind
+from zones.model import Defaults, Zone
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """Where and when a terminal was last seen to move (metric position, step time)."""
+
+    x_m: float
+    y_m: float
+    t_ms: int
+
+
+class StillState:
+    """One terminal's stillness: its anchor, whether raised, and whether it awaits a new anchor.
+
+    ``fresh`` is set when the terminal went offline: its first accepted fix once back
+    online becomes the new anchor.
+    """
+
+    __slots__ = ("anchor", "raised", "fresh")
+
+    def __init__(self, anchor: Anchor | None = None, raised: bool = False, fresh: bool = False):
+        self.anchor = anchor
+        self.raised = raised
+        self.fresh = fresh
+
+
+class StillnessFamily:
+    """Anchors, limits and the stillness timers."""
+
+    __slots__ = ("defaults", "zones", "states", "site_still_ms", "radius_m")
+
+    def __init__(self, defaults: Defaults, zones: Mapping[str, Zone]) -> None:
+        self.defaults = defaults
+        self.zones = zones
+        self.states: dict[str, StillState] = {}
+        self.site_still_ms = (
+            seconds_to_ms(defaults.still_s) if defaults.still_s else None
+        )
+        self.radius_m = defaults.still_radius_m
+
+    def applies(self, ts: TerminalState) -> bool:
+        """Whether the terminal's kind is watched for stillness."""
+        return ts.terminal.kind in self.defaults.still_kinds
+
+    def limit_ms(self, ts: TerminalState) -> int | None:
+        """The smallest of the site's still_s and the max_still_s of the zones T is inside."""
+        limits = [
+            seconds_to_ms(z.max_still_s)
+            for zid in ts.zones
+            if (z := self.zones[zid]).max_still_s is not None
+        ]
+        if self.site_still_ms is not None:
+            limits.append(self.site_still_ms)
+        return min(limits) if limits else None
+
+    def _moved(self, anchor: Anchor, ts: TerminalState) -> bool:
+        return math.hypot(ts.x - anchor.x_m, ts.y - anchor.y_m) > self.radius_m
+
+    def _set_anchor(self, st: StillState, ts: TerminalState, step: Step, arm: bool) -> None:
+        st.anchor = Anchor(ts.x, ts.y, step.t_ms)
+        limit_ms = self.limit_ms(ts) if arm else None
+        if limit_ms is None:
+            step.cancel(TimerKind.STILLNESS, ts.id, "")
+        else:
+            step.arm(TimerKind.STILLNESS, ts.id, "", step.t_ms + limit_ms)
+
+    def _clear(self, st: StillState, ts: TerminalState, step: Step) -> None:
+        st.raised = False
+        step.emit(RawEvent(EventType.STILLNESS, EventState.CLEARED, None, ts.id))
+
+    def on_accept(self, ts: TerminalState, step: Step) -> None:
+        """An accepted fix of an online terminal, after membership was updated."""
+        if not self.applies(ts):
+            return
+        st = self.states.get(ts.id)
+        if st is None:
+            st = self.states[ts.id] = StillState()
+        old = st.anchor
+        if old is None or st.fresh:
+            st.fresh = False
+            if st.raised and old is not None and self._moved(old, ts):
+                self._clear(st, ts, step)
+            self._set_anchor(st, ts, step, arm=not st.raised)
+        elif self._moved(old, ts):
+            if st.raised:
+                self._clear(st, ts, step)
+            self._set_anchor(st, ts, step, arm=True)
+
+    def on_offline(self, ts: TerminalState, step: Step) -> None:
+        """Going offline cancels a pending timer; the next anchor comes once back online."""
+        st = self.states.get(ts.id)
+        if st is not None:
+            st.fresh = True
+            step.cancel(TimerKind.STILLNESS, ts.id, "")
+
+    def on_timer(self, ts: TerminalState, step: Step) -> None:
+        """The anchor did not move for its limit."""
+        st = self.states[ts.id]
+        st.raised = True
+        step.emit(RawEvent(EventType.STILLNESS, EventState.RAISED, None, ts.id))

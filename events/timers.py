@@ -1,0 +1,108 @@
+"""Timers: deadlines keyed by what they are for, fired in the contract's kind order.
+
+A timer is armed under a key (its kind plus a terminal and/or zone); arming again
+replaces it, cancelling removes it. The heap may hold stale entries; an entry fires only
+if it still matches the armed deadline for its key (lazy invalidation).
+"""
+
+from __future__ import annotations
+
+import heapq
+from enum import IntEnum
+
+
+class TimerKind(IntEnum):
+    """Timer kinds, valued by their order inside a step (contract section 2)."""
+
+    OFFLINE = 0
+    PERMIT_EDGE = 1
+    STAFFED_EDGE = 2
+    LOITERING = 3
+    STILLNESS = 4
+    # Occupancy holds and the start-up grace are due at the occupancy evaluation that
+    # closes the step; they only mark zones for it.
+    OVER_HOLD = 5
+    UNDER_HOLD = 6
+    GRACE = 7
+
+
+TimerKey = tuple[TimerKind, str, str]  # (kind, terminal id or "", zone id or "")
+
+
+class TimerQueue:
+    """Armed timers with their deadlines, in deadline then kind order."""
+
+    __slots__ = ("_armed", "_order", "_heap", "_counter")
+
+    def __init__(self) -> None:
+        self._armed: dict[TimerKey, int] = {}
+        self._order: dict[TimerKey, int] = {}
+        self._heap: list[tuple[int, int, int, TimerKey]] = []
+        self._counter = 0
+
+    def arm(self, key: TimerKey, deadline_ms: int) -> None:
+        """Arm (or re-arm) the timer ``key`` at ``deadline_ms``."""
+        if self._armed.get(key) == deadline_ms:
+            return
+        self._armed[key] = deadline_ms
+        self._counter += 1
+        self._order[key] = self._counter
+        heapq.heappush(self._heap, (deadline_ms, key[0], self._counter, key))
+
+    def cancel(self, key: TimerKey) -> None:
+        """Cancel the timer ``key`` if armed."""
+        self._armed.pop(key, None)
+        self._order.pop(key, None)
+
+    def deadline(self, key: TimerKey) -> int | None:
+        """The armed deadline of ``key``, or None."""
+        return self._armed.get(key)
+
+    def _drop_stale(self) -> None:
+        heap = self._heap
+        while heap:
+            deadline_ms, _, _, key = heap[0]
+            if self._armed.get(key) == deadline_ms:
+                return
+            heapq.heappop(heap)
+
+    def next_deadline(self) -> int | None:
+        """The earliest armed deadline, or None."""
+        self._drop_stale()
+        return self._heap[0][0] if self._heap else None
+
+    def pop_due(self, at_ms: int) -> TimerKey | None:
+        """Remove and return the due timer (deadline <= at_ms) that comes first in kind order.
+
+        Inside one step every due timer fires in kind order (contract section 2), whatever
+        its own deadline; ties keep deadline then arming order.
+        """
+        self._drop_stale()
+        heap = self._heap
+        if not heap or heap[0][0] > at_ms:
+            return None
+        due: list[tuple[int, int, int, TimerKey]] = []
+        while heap and heap[0][0] <= at_ms:
+            entry = heapq.heappop(heap)
+            if self._armed.get(entry[3]) == entry[0]:
+                due.append(entry)
+        if not due:
+            return None
+        first = min(due, key=lambda e: (e[1], e[0], e[2]))
+        for entry in due:
+            if entry is not first:
+                heapq.heappush(heap, entry)
+        key = first[3]
+        del self._armed[key]
+        del self._order[key]
+        return key
+
+    def items(self) -> list[tuple[TimerKey, int]]:
+        """Every armed timer with its deadline, in arming order (for snapshots).
+
+        Re-arming them in this order reproduces the firing order of ties exactly.
+        """
+        return sorted(self._armed.items(), key=lambda kv: self._order[kv[0]])
+
+    def __len__(self) -> int:
+        return len(self._armed)
