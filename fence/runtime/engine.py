@@ -1,0 +1,409 @@
+"""The live engine: sources in, track recording, evaluator, event store and sinks out.
+
+Threads:
+- each source's own threads call ``deliver``: under one lock the fix gets its arrival
+  time ``rx`` from the runtime's clock (never going back), is written to the track
+  recording (the write-ahead log) and queued; ``deliver`` returns only then, so the
+  source may acknowledge it;
+- the tick thread queues a tick about once a second under the same lock, so ticks and
+  fixes reach the evaluator in the order of their times;
+- the evaluator thread applies each item (``advance_to(rx)`` then ``feed(fix)``; a tick is
+  ``advance_to(now)``), stores the events with their outbox rows in one transaction and
+  saves periodic snapshots; it never waits on a sink;
+- one thread per sink (``fence.sinks``) and the health/metrics HTTP server.
+
+Recovery at start: restore the last snapshot, replay the recording after its position
+with the recorded arrival times, store the re-derived events (the store drops the ones
+it already has, by id). Ticks start only after the evaluator has seen its first fix,
+so a replay of the recording (which starts at the first fix) sees the same steps.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from events.evaluator import Evaluator
+from events.model import Event
+from events.output import event_to_obj
+from events.view import EvaluatorView
+from fence.config import EngineConfig, JsonlOutput, MqttOutput, WebhookOutput
+from fence.runtime import metrics as m
+from fence.runtime.clock import ClockMs, wall_clock_ms
+from fence.runtime.snapshot import EngineSnapshot, load_snapshot, save_snapshot
+from fence.runtime.tracks import (
+    TrackPosition,
+    TrackRecorder,
+    read_recording,
+    repair_tail,
+)
+from fence.sinks.jsonl import JsonlDeliverer
+from fence.sinks.mqtt import MqttDeliverer
+from fence.sinks.state import StateBoard
+from fence.sinks.webhook import WebhookDeliverer
+from fence.sinks.worker import Deliverer, SinkWorker
+from fence.store import EventRecord, EventStore
+from gnss.errors import DecodeError
+from gnss.fix import Fix
+from gnss.instant import to_datetime
+from zones.index import ZoneIndex
+from zones.model import Site
+
+log = logging.getLogger("fence.runtime")
+
+SourceItem = Fix | DecodeError
+Deliver = Callable[[SourceItem], None]
+EventsCallback = Callable[[Sequence[EventRecord]], None]
+
+
+class Source(Protocol):
+    """An input (gnss.sources): starts its own threads and calls ``deliver`` per item."""
+
+    name: str
+
+    def start(self, deliver: Deliver) -> None:
+        """Start reading; call ``deliver`` for each fix or decode error."""
+        ...
+
+    def stop(self) -> None:
+        """Stop reading and release the input."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _FixInput:
+    fix: Fix
+    rx_ms: int
+    position: TrackPosition
+
+
+@dataclass(frozen=True, slots=True)
+class _Tick:
+    now_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Stop:
+    pass
+
+
+_Item = _FixInput | _Tick | _Stop
+
+
+class EngineError(RuntimeError):
+    """The engine cannot start (bad state files, unusable store)."""
+
+
+class Engine:
+    """One live engine over one site. ``start()``, then sources deliver; ``stop()`` ends it."""
+
+    def __init__(
+        self,
+        site: Site,
+        cfg: EngineConfig,
+        *,
+        sources: Sequence[Source] = (),
+        clock_ms: ClockMs = wall_clock_ms,
+        on_events: EventsCallback | None = None,
+        index: ZoneIndex | None = None,
+    ) -> None:
+        self.site = site
+        self.cfg = cfg
+        self.sources = list(sources)
+        self.clock_ms = clock_ms
+        self.on_events = on_events
+        self.index = index if index is not None else ZoneIndex.build(site)
+        self.metrics = m.Metrics()
+        self.board = StateBoard()
+        self.store = EventStore(cfg.store_path)
+        self.recorder = TrackRecorder(
+            cfg.tracks.dir,
+            rotate_bytes=cfg.tracks.rotate_bytes,
+            rotate_s=cfg.tracks.rotate_s,
+            fsync=cfg.tracks.fsync,
+            fsync_interval_s=cfg.tracks.fsync_interval_s,
+        )
+        self.snapshot_path = cfg.runtime.state_dir / "snapshot.json"
+        self.run_id = ""
+        self.evaluator = Evaluator(site, self.index)
+        self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._room = threading.BoundedSemaphore(cfg.runtime.queue_max)
+        self._last_rx_ms = 0
+        self._applied: TrackPosition | None = None
+        self._snapshot_due_ms = 0
+        self._stopping = threading.Event()
+        self._accepting = False
+        self._eval_thread = threading.Thread(target=self._eval_loop, name="evaluator", daemon=True)
+        self._tick_thread = threading.Thread(target=self._tick_loop, name="ticker", daemon=True)
+        self._view: EvaluatorView | None = None
+        self._seen_unregistered: set[str] = set()
+        self._verdicts: dict[str, int] = {}
+        self.workers: list[SinkWorker] = []
+        self.metrics.add_gauges(self._gauges)
+
+    # -- start-up and recovery -----------------------------------------------------------
+
+    def start(self) -> None:
+        """Recover, start sinks, the evaluator and tick threads, then the sources."""
+        self._recover()
+        self.workers = [self._worker(out) for out in self.cfg.outputs]
+        for worker in self.workers:
+            worker.start()
+        self._accepting = True
+        self._eval_thread.start()
+        self._tick_thread.start()
+        for source in self.sources:
+            source.start(self.deliver_from(source.name))
+            log.info("input %s started", source.name)
+
+    def _load_run_id(self, snap: EngineSnapshot | None) -> str:
+        run_file = self.cfg.runtime.state_dir / "run"
+        if snap is not None:
+            return snap.run
+        if run_file.exists():
+            return run_file.read_text(encoding="utf-8").strip()
+        run = to_datetime(self.clock_ms()).strftime("%Y%m%dT%H%M%S")
+        run_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = run_file.with_name("run.tmp")
+        tmp.write_text(run + "\n", encoding="utf-8")
+        tmp.replace(run_file)
+        return run
+
+    def _recover(self) -> None:
+        snap = load_snapshot(self.snapshot_path)
+        self.run_id = self._load_run_id(snap)
+        if snap is not None:
+            self.evaluator = Evaluator.restore(self.site, snap.evaluator, self.index)
+            self._applied = snap.position
+            self._last_rx_ms = snap.last_rx_ms or 0
+        cut = repair_tail(self.cfg.tracks.dir)
+        if cut:
+            log.warning("recording: cut a torn last line (%d bytes, never acknowledged)", cut)
+        replayed = 0
+        for rec in read_recording(self.cfg.tracks.dir, self._applied):
+            self._apply_fix(rec.fix, rec.rx_ms)
+            self._applied = rec.position
+            self._last_rx_ms = max(self._last_rx_ms, rec.rx_ms)
+            replayed += 1
+        self.metrics.inc(m.RECOVERED_FIXES, by=replayed)
+        log.info(
+            "run %s: recovered %s, replayed %d recorded fixes",
+            self.run_id, "from snapshot" if snap is not None else "from the start", replayed,
+        )
+        self._save_snapshot()
+        self._view = self.evaluator.view()
+
+    def _worker(self, out: MqttOutput | WebhookOutput | JsonlOutput) -> SinkWorker:
+        deliverer: Deliverer
+        if isinstance(out, MqttOutput):
+            deliverer = MqttDeliverer(out, self.board, self._open_alarm_objs)
+        elif isinstance(out, WebhookOutput):
+            deliverer = WebhookDeliverer(out.name, out.url, out.headers, out.timeout_s)
+        else:
+            deliverer = JsonlDeliverer(out.name, out.path)
+        return SinkWorker(deliverer, self.cfg.store_path, out.backoff, self.metrics, self.clock_ms)
+
+    def _open_alarm_objs(self) -> list[dict[str, object]]:
+        return [event.record.obj() for event in self.store.open_alarms()]
+
+    # -- input side (source threads) --------------------------------------------------
+
+    def deliver_from(self, source_name: str) -> Deliver:
+        """The ``deliver`` callable handed to one source."""
+
+        def deliver(item: SourceItem) -> None:
+            self.deliver(item, source_name)
+
+        return deliver
+
+    def deliver(self, item: SourceItem, source_name: str = "direct") -> None:
+        """Accept one item: returns once a fix is recorded (durable against a process kill)."""
+        if isinstance(item, DecodeError):
+            self.metrics.inc(m.DECODE_ERRORS, item.kind.value)
+            log.warning("input %s: %s", source_name, item)
+            return
+        if not self._accepting:
+            raise EngineError("engine is not accepting fixes (not started or stopping)")
+        self._room.acquire()
+        with self._lock:
+            rx_ms = self._next_rx()
+            position = self.recorder.append(item, rx_ms)
+            self._queue.put(_FixInput(item, rx_ms, position))
+        self.metrics.inc(m.FIXES_IN, source_name)
+        if item.terminal not in self.site.terminals:
+            self.metrics.inc(m.FIXES_UNREGISTERED)
+            if item.terminal not in self._seen_unregistered and len(self._seen_unregistered) < 10_000:
+                self._seen_unregistered.add(item.terminal)
+                log.warning("input %s: fix from unregistered terminal %r (handled as a person"
+                            " with no roles)", source_name, item.terminal)
+
+    def _next_rx(self) -> int:
+        """The runtime clock, never going back (call with the lock held)."""
+        self._last_rx_ms = max(self.clock_ms(), self._last_rx_ms)
+        return self._last_rx_ms
+
+    def _tick_loop(self) -> None:
+        while not self._stopping.wait(self.cfg.runtime.tick_s):
+            with self._lock:
+                now_ms = self._next_rx()
+                self.recorder.sync_if_due(now_ms)
+                self._queue.put(_Tick(now_ms))
+
+    # -- the evaluator thread ---------------------------------------------------------
+
+    def _eval_loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if isinstance(item, _Stop):
+                return
+            try:
+                if isinstance(item, _FixInput):
+                    self._room.release()
+                    started = time.perf_counter()
+                    self._apply_fix(item.fix, item.rx_ms)
+                    self._applied = item.position
+                    self.metrics.observe_step(time.perf_counter() - started)
+                else:
+                    self._apply_tick(item.now_ms)
+            except Exception:  # a bug in one step must not stop the engine
+                log.exception("evaluator step failed on %s", item)
+
+    def _apply_fix(self, fix: Fix, rx_ms: int) -> None:
+        events = self.evaluator.advance_to(rx_ms)
+        events += self.evaluator.feed(fix)
+        self._store_events(events)
+
+    def _apply_tick(self, now_ms: int) -> None:
+        if self.evaluator.clock_ms is not None:
+            self._store_events(self.evaluator.advance_to(now_ms))
+        view = self.evaluator.view()
+        self._view = view
+        self.board.set_occupancy({z.id: z.count for z in view.zones}, view.clock_ms or now_ms)
+        for verdict, n in self.evaluator.verdicts.items():
+            if not verdict.accepted:
+                self._verdicts[verdict.value] = n
+        if now_ms >= self._snapshot_due_ms:
+            self._save_snapshot()
+            self._snapshot_due_ms = now_ms + int(self.cfg.runtime.snapshot_s * 1000)
+
+    def _records(self, events: Sequence[Event]) -> list[EventRecord]:
+        records = []
+        for event in events:
+            obj = event_to_obj(event, self.site)
+            obj["id"] = f"{self.run_id}-{event.event_id}"
+            records.append(
+                EventRecord(
+                    obj["id"], event.t_ms, event.type, event.state, event.zone, event.terminal,
+                    event.count, event.limit, json.dumps(obj, ensure_ascii=False),
+                )
+            )
+        return records
+
+    def _store_events(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        records = self._records(events)
+        new = self.store.add(records, [out.name for out in self.cfg.outputs], self.clock_ms())
+        if len(new) < len(records):
+            self.metrics.inc(m.EVENTS_DEDUPED, by=len(records) - len(new))
+        if not new:
+            return
+        for rec in new:
+            self.metrics.inc(m.EVENTS, rec.type.value)
+        self.board.alarms_changed()
+        for worker in self.workers:
+            worker.wake()
+        if self.on_events is not None:
+            try:
+                self.on_events(new)
+            except Exception:
+                log.exception("on_events callback failed")
+
+    def _save_snapshot(self) -> None:
+        self.recorder.sync()
+        save_snapshot(
+            self.snapshot_path,
+            EngineSnapshot(
+                self.run_id, self._applied, self._last_rx_ms or None, self.evaluator.snapshot()
+            ),
+        )
+
+    # -- read side (console, health) ----------------------------------------------------
+
+    def view(self) -> EvaluatorView | None:
+        """The evaluator's state as of the last tick (about a second old at most)."""
+        return self._view
+
+    def _gauges(self) -> str:
+        pending = self.store.outbox_pending()
+        now_ms = self.clock_ms()
+        lag = {
+            w.name: (now_ms - oldest) / 1000 if (oldest := pending.get(w.name, (0, None))[1]) else 0.0
+            for w in self.workers
+        }
+        rows = {w.name: float(pending.get(w.name, (0, None))[0]) for w in self.workers}
+        verdicts = {k: float(v) for k, v in self._verdicts.items()}
+        return "\n".join([
+            m.gauge_lines("fence_sink_lag_seconds", "Age of the oldest undelivered event", "sink", lag),
+            m.gauge_lines("fence_sink_pending", "Events waiting in the outbox", "sink", rows),
+            m.gauge_lines("fence_fixes_not_applied", "Fixes heard but not applied, by reason "
+                          "(evaluator verdicts since the last restore)", "reason", verdicts),
+            m.gauge_lines("fence_queue_depth", "Fixes and ticks waiting for the evaluator", "queue",
+                          {"evaluator": float(self._queue.qsize())}),
+        ])
+
+    def health(self) -> dict[str, object]:
+        """A small health report (``/healthz``)."""
+        pending = self.store.outbox_pending()
+        ok = self._eval_thread.is_alive() and not self._stopping.is_set()
+        return {
+            "status": "ok" if ok else "down",
+            "run": self.run_id,
+            "clock": None if self._view is None else self._view.clock_ms,
+            "queue": self._queue.qsize(),
+            "sinks": {
+                w.name: {"pending": pending.get(w.name, (0, None))[0], "last_error": w.last_error}
+                for w in self.workers
+            },
+        }
+
+    @property
+    def alive(self) -> bool:
+        """True while the evaluator thread runs."""
+        return self._eval_thread.is_alive()
+
+    # -- shutdown ---------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop the sources, drain the queue, save a snapshot, stop the sinks. Quick."""
+        for source in self.sources:
+            try:
+                source.stop()
+            except Exception:
+                log.exception("input %s did not stop cleanly", source.name)
+        self._stopping.set()
+        with self._lock:
+            self._accepting = False
+            self._queue.put(_Stop())
+        if self._eval_thread.is_alive():
+            self._eval_thread.join()
+        if self._tick_thread.is_alive():
+            self._tick_thread.join()
+        self._save_snapshot()
+        self.recorder.close()
+        for worker in self.workers:
+            worker.stop()
+        self.store.close()
+
+
+def state_paths(cfg: EngineConfig) -> tuple[Path, Path, Path]:
+    """(store, tracks dir, state dir) of a config: what ``fence demo --fresh`` clears."""
+    return cfg.store_path, cfg.tracks.dir, cfg.runtime.state_dir

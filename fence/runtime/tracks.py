@@ -1,0 +1,226 @@
+"""Track recording: every fix as received, with its arrival time; also the write-ahead log.
+
+One JSON line per fix: the contract fix object (``gnss.fixjson.fix_to_obj``) plus
+``"rx"``, the runtime's clock when the fix was accepted (interfaces.md, "Track
+recording"). Files are ``track-YYYYMMDDTHHMMSSZ.jsonl`` (named after the first ``rx`` in
+them), rotated by size or age; sorting the names sorts them in arrival order.
+
+Each line is written with one ``os.write`` before ``deliver()`` returns to the source, so
+a killed process (``kill -9``) never loses an acknowledged fix: the kernel has it. The
+fsync policy decides what a power cut may lose: ``always`` (fsync every line, slow),
+``interval`` (fsync at most every ``fsync_interval_s``, the default, and before every
+snapshot) or ``never`` (the OS decides). A line torn by a crash is the one whose fix was
+never acknowledged; ``repair_tail`` cuts it off before recovery reads the log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from gnss.fix import Fix
+from gnss.fixjson import FixLineError, fix_from_obj, fix_to_obj
+from gnss.instant import InstantError, format_instant, parse_instant, to_datetime
+
+TRACK_NAME = re.compile(r"^track-\d{8}T\d{6}Z\.jsonl$")
+
+
+class FsyncPolicy(Enum):
+    """When track lines are forced to disk."""
+
+    ALWAYS = "always"
+    INTERVAL = "interval"
+    NEVER = "never"
+
+
+class TrackError(ValueError):
+    """A track file that cannot be read as a recording (names file and line)."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class TrackPosition:
+    """A point in the recording: a file name and the byte offset just after a line."""
+
+    file: str
+    offset: int
+
+    def __post_init__(self) -> None:
+        if not TRACK_NAME.match(self.file):
+            raise TrackError(f"not a track file name: {self.file!r}")
+        if self.offset < 0:
+            raise TrackError(f"negative offset {self.offset} in {self.file}")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedFix:
+    """One line of a recording, read back."""
+
+    fix: Fix
+    rx_ms: int
+    position: TrackPosition
+
+
+def track_name(rx_ms: int) -> str:
+    """The file name of a track file whose first line arrived at ``rx_ms``."""
+    return to_datetime(rx_ms).strftime("track-%Y%m%dT%H%M%SZ.jsonl")
+
+
+def track_line(fix: Fix, rx_ms: int) -> bytes:
+    """One recording line (with newline) for a fix that arrived at ``rx_ms``."""
+    obj = fix_to_obj(fix)
+    obj["rx"] = format_instant(rx_ms)
+    return (json.dumps(obj, separators=(", ", ": ")) + "\n").encode()
+
+
+def track_files(directory: Path) -> list[Path]:
+    """The track files of a directory in arrival order."""
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if TRACK_NAME.match(p.name))
+
+
+class TrackRecorder:
+    """Appends fixes to rotating track files. Not thread-safe: the runtime serialises calls."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        rotate_bytes: int = 64 * 1024 * 1024,
+        rotate_s: float = 3600.0,
+        fsync: FsyncPolicy = FsyncPolicy.INTERVAL,
+        fsync_interval_s: float = 1.0,
+    ) -> None:
+        if rotate_bytes <= 0 or rotate_s <= 0 or fsync_interval_s <= 0:
+            raise TrackError("rotate_bytes, rotate_s and fsync_interval_s must be > 0")
+        self.directory = directory
+        self.rotate_bytes = rotate_bytes
+        self.rotate_ms = int(rotate_s * 1000)
+        self.fsync = fsync
+        self.fsync_interval_ms = int(fsync_interval_s * 1000)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._fd: int | None = None
+        self._name = ""
+        self._offset = 0
+        self._opened_rx_ms = 0
+        self._dirty = False
+        self._synced_ms = 0
+
+    @property
+    def position(self) -> TrackPosition | None:
+        """The position just after the last line written (None before the first)."""
+        return TrackPosition(self._name, self._offset) if self._fd is not None else None
+
+    def _open(self, rx_ms: int) -> None:
+        self.close()
+        name = track_name(rx_ms)
+        fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._fd = fd
+        self._name = name
+        self._offset = os.fstat(fd).st_size
+        self._opened_rx_ms = rx_ms
+        _fsync_dir(self.directory)
+
+    def _needs_rotation(self, rx_ms: int) -> bool:
+        if self._fd is None:
+            return True
+        too_big = self._offset >= self.rotate_bytes
+        too_old = rx_ms - self._opened_rx_ms >= self.rotate_ms
+        # at most one file per second: names carry whole seconds
+        return (too_big or too_old) and track_name(rx_ms) != self._name
+
+    def append(self, fix: Fix, rx_ms: int) -> TrackPosition:
+        """Write one fix; return the position after it. Durable against a process kill."""
+        if self._needs_rotation(rx_ms):
+            self._open(rx_ms)
+        assert self._fd is not None
+        data = track_line(fix, rx_ms)
+        written = os.write(self._fd, data)
+        while written < len(data):
+            written += os.write(self._fd, data[written:])
+        self._offset += len(data)
+        self._dirty = True
+        if self.fsync is FsyncPolicy.ALWAYS:
+            self.sync()
+        return TrackPosition(self._name, self._offset)
+
+    def sync(self) -> None:
+        """Force written lines to disk."""
+        if self._fd is not None and self._dirty:
+            os.fsync(self._fd)
+            self._dirty = False
+
+    def sync_if_due(self, now_ms: int) -> None:
+        """Apply the ``interval`` policy (called from the runtime's tick)."""
+        if self.fsync is FsyncPolicy.INTERVAL and now_ms - self._synced_ms >= self.fsync_interval_ms:
+            self.sync()
+            self._synced_ms = now_ms
+
+    def close(self) -> None:
+        """Sync and close the current file."""
+        if self._fd is not None:
+            if self.fsync is not FsyncPolicy.NEVER:
+                self.sync()
+            os.close(self._fd)
+            self._fd = None
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def repair_tail(directory: Path) -> int:
+    """Cut a torn last line off the newest track file; return the bytes removed."""
+    files = track_files(directory)
+    if not files:
+        return 0
+    last = files[-1]
+    data = last.read_bytes()
+    keep = data.rfind(b"\n") + 1
+    if keep == len(data):
+        return 0
+    with open(last, "r+b") as handle:
+        handle.truncate(keep)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return len(data) - keep
+
+
+def parse_track_line(line: bytes, where: str) -> tuple[Fix, int]:
+    """A recording line back to (fix, rx_ms); TrackError naming ``where`` when it is not one."""
+    try:
+        obj = json.loads(line)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise TrackError(f"{where}: bad JSON: {exc}") from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("rx"), str):
+        raise TrackError(f"{where}: no 'rx' arrival time")
+    try:
+        return fix_from_obj(obj), parse_instant(obj["rx"])
+    except (FixLineError, InstantError) as exc:
+        raise TrackError(f"{where}: {exc}") from None
+
+
+def read_recording(directory: Path, after: TrackPosition | None = None) -> Iterator[RecordedFix]:
+    """The recorded fixes after a position (all when None), in arrival order."""
+    for path in track_files(directory):
+        if after is not None and path.name < after.file:
+            continue
+        start = after.offset if after is not None and path.name == after.file else 0
+        with open(path, "rb") as handle:
+            handle.seek(start)
+            offset = start
+            for line in handle:
+                if not line.endswith(b"\n"):
+                    break  # torn tail: never acknowledged
+                offset += len(line)
+                fix, rx_ms = parse_track_line(line, f"{path.name}: byte {offset - len(line)}")
+                yield RecordedFix(fix, rx_ms, TrackPosition(path.name, offset))

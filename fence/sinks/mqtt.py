@@ -1,0 +1,147 @@
+"""MQTT sink: events on ``<prefix>/events/<type>`` (QoS 1) and retained current state.
+
+Retained topics (QoS 1): ``<prefix>/state/occupancy/<zone>`` with
+``{"zone", "count", "t"}`` and ``<prefix>/state/alarms`` with the list of open alarms.
+A row leaves the outbox only after the broker's PUBACK; a broker that is down or slow
+leaves it there for the next attempt (at-least-once: a consumer may see an event twice
+after a reconnect and can drop it by its ``id``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import ssl
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from fence.config import MqttOutput
+from fence.sinks.state import StateBoard
+from fence.sinks.worker import Delivery
+from fence.store import OutboxItem
+from gnss.instant import format_instant
+
+log = logging.getLogger("fence.sinks.mqtt")
+
+
+def topic_level(text: str) -> str:
+    """A string made safe as one MQTT topic level (no '/', '+', '#')."""
+    return text.replace("/", "_").replace("+", "_").replace("#", "_") or "_"
+
+
+class MqttDeliverer:
+    """A paho client kept connected in the background; publishes and waits for PUBACKs."""
+
+    def __init__(
+        self,
+        cfg: MqttOutput,
+        board: StateBoard | None = None,
+        open_alarms: Callable[[], list[dict[str, Any]]] | None = None,
+        *,
+        ack_timeout_s: float = 10.0,
+    ) -> None:
+        self.name = cfg.name
+        self.cfg = cfg
+        self.board = board
+        self.open_alarms = open_alarms
+        self.ack_timeout_s = ack_timeout_s
+        self._connected = threading.Event()
+        self._published_occupancy: dict[str, int] = {}
+        self._occupancy_version = -1
+        self._alarms_version = -1
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=cfg.client_id, clean_session=True
+        )
+        if cfg.username is not None:
+            self.client.username_pw_set(cfg.username, cfg.password)
+        if cfg.tls:
+            self.client.tls_set(
+                ca_certs=None if cfg.ca_file is None else str(cfg.ca_file),
+                certfile=None if cfg.cert_file is None else str(cfg.cert_file),
+                keyfile=None if cfg.key_file is None else str(cfg.key_file),
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+        self.client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive_s)
+        self.client.loop_start()
+
+    def _on_connect(self, _c: mqtt.Client, _u: object, _f: object, rc: Any, _p: object) -> None:
+        if rc.is_failure:
+            log.warning("mqtt %s: connection refused: %s", self.name, rc)
+            return
+        log.info("mqtt %s: connected to %s:%d", self.name, self.cfg.host, self.cfg.port)
+        self._occupancy_version = -1  # republish retained state after every (re)connect
+        self._alarms_version = -1
+        self._published_occupancy = {}
+        self._connected.set()
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, rc: Any, _p: object) -> None:
+        if self._connected.is_set():
+            log.warning("mqtt %s: disconnected: %s", self.name, rc)
+        self._connected.clear()
+
+    @property
+    def connected(self) -> bool:
+        """True while the client holds a broker connection."""
+        return self._connected.is_set()
+
+    def _wait(self, infos: list[mqtt.MQTTMessageInfo]) -> int:
+        """How many of the messages (a prefix) the broker acknowledged in time."""
+        done = 0
+        for info in infos:
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                break
+            try:
+                info.wait_for_publish(self.ack_timeout_s)
+            except (RuntimeError, ValueError):
+                break
+            if not info.is_published():
+                break
+            done += 1
+        return done
+
+    def deliver(self, items: Sequence[OutboxItem]) -> Delivery:
+        """Publish the batch at QoS 1 and wait for the PUBACKs."""
+        if not self.connected:
+            return Delivery(0, f"broker {self.cfg.host}:{self.cfg.port} not connected")
+        infos = [
+            self.client.publish(f"{self.cfg.topic_prefix}/events/{item.type.value}", item.line, qos=1)
+            for item in items
+        ]
+        done = self._wait(infos)
+        if done < len(items):
+            return Delivery(done, f"broker {self.cfg.host}:{self.cfg.port}: no PUBACK")
+        return Delivery(done)
+
+    def idle(self) -> None:
+        """Publish retained occupancy and open alarms when they changed."""
+        if not self.cfg.retain_state or self.board is None or not self.connected:
+            return
+        version, t_ms, counts = self.board.occupancy()
+        if version != self._occupancy_version:
+            for zone, count in sorted(counts.items()):
+                if self._published_occupancy.get(zone) == count:
+                    continue
+                payload = json.dumps({"zone": zone, "count": count, "t": format_instant(t_ms)})
+                self.client.publish(
+                    f"{self.cfg.topic_prefix}/state/occupancy/{topic_level(zone)}",
+                    payload, qos=1, retain=True,
+                )
+                self._published_occupancy[zone] = count
+            self._occupancy_version = version
+        alarms_version = self.board.alarms_version
+        if alarms_version != self._alarms_version and self.open_alarms is not None:
+            payload = json.dumps(self.open_alarms(), ensure_ascii=False)
+            self.client.publish(f"{self.cfg.topic_prefix}/state/alarms", payload, qos=1, retain=True)
+            self._alarms_version = alarms_version
+
+    def close(self) -> None:
+        """Disconnect and stop the network thread."""
+        self.client.disconnect()
+        self.client.loop_stop()

@@ -1,0 +1,125 @@
+"""One thread per sink: reads the outbox in order, delivers, deletes, retries with backoff."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from fence.config import Backoff
+from fence.runtime import metrics as m
+from fence.store import EventStore, OutboxItem
+
+log = logging.getLogger("fence.sinks")
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The outcome of one batch: how many rows (a prefix) went out, and the error after."""
+
+    done: int
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.done < 0:
+            raise ValueError("done must be >= 0")
+
+
+class Deliverer(Protocol):
+    """Something events can be delivered to."""
+
+    name: str
+
+    def deliver(self, items: Sequence[OutboxItem]) -> Delivery:
+        """Deliver rows in order; report the delivered prefix and the first error."""
+        ...
+
+    def idle(self) -> None:
+        """Called once per round, before delivering (e.g. to publish retained state)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class SinkWorker:
+    """Drains one sink's outbox rows; its own thread and its own store connection."""
+
+    def __init__(
+        self,
+        deliverer: Deliverer,
+        store_path: Path,
+        backoff: Backoff,
+        metrics: m.Metrics,
+        clock_ms: Callable[[], int],
+        *,
+        batch: int = 200,
+        idle_s: float = 0.5,
+    ) -> None:
+        self.deliverer = deliverer
+        self.name = deliverer.name
+        self.store = EventStore(store_path)
+        self.backoff = backoff
+        self.metrics = metrics
+        self.clock_ms = clock_ms
+        self.batch = batch
+        self.idle_s = idle_s
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"sink-{self.name}", daemon=True)
+        self.last_error: str | None = None
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._thread.start()
+
+    def wake(self) -> None:
+        """New rows were queued: look now."""
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop after the current attempt; undelivered rows stay in the outbox."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout_s)
+        self.deliverer.close()
+        self.store.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                wait_s = self._round()
+            except Exception:  # a sink must never take the engine down
+                log.exception("sink %s: unexpected error", self.name)
+                wait_s = self.backoff.max_s
+            if wait_s > 0:
+                self._wake.wait(wait_s)
+                self._wake.clear()
+
+    def _round(self) -> float:
+        """One attempt; returns how long to wait before the next one."""
+        now = self.clock_ms()
+        self.deliverer.idle()
+        items = self.store.outbox_due(self.name, now, self.batch)
+        if not items:
+            return self.idle_s
+        result = self.deliverer.deliver(items)
+        delivered = items[: result.done]
+        self.store.outbox_done(delivered)
+        if delivered:
+            self.metrics.inc(m.SINK_DELIVERED, self.name, len(delivered))
+        if result.error is None:
+            self.last_error = None
+            return 0.0
+        head = items[result.done] if result.done < len(items) else items[-1]
+        delay_s = self.backoff.delay_s(head.attempts + 1)
+        self.store.outbox_retry(head, now + int(delay_s * 1000), result.error)
+        self.metrics.inc(m.SINK_FAILURES, self.name)
+        if self.last_error != result.error:
+            log.warning("sink %s: %s (retrying in %.1fs)", self.name, result.error, delay_s)
+        self.last_error = result.error
+        return delay_s
