@@ -13,7 +13,8 @@ import math
 import re
 from collections.abc import Sequence
 
-MS_PER_DAY = 86_400_000
+from gnss.civil import MS_PER_DAY, civil_from_days
+
 KNOTS_PER_MPS = 3600.0 / 1852.0
 KMH_PER_MPS = 3.6
 _TALKER = re.compile(r"[A-Z]{2}\Z")
@@ -90,24 +91,10 @@ def time_field(t_ms: int, decimals: int = 2) -> str:
     return text
 
 
-def _civil_from_days(days: int) -> tuple[int, int, int]:
-    """(year, month, day) of a day count since 1970-01-01 (proleptic Gregorian)."""
-    z = days + 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = mp + 3 if mp < 10 else mp - 9
-    year = yoe + era * 400 + (1 if month <= 2 else 0)
-    return year, month, day
-
-
 def date_fields(t_ms: int) -> tuple[int, int, int]:
     """(year, month, day) of the UTC date of ``t_ms``."""
     _check_day_time(t_ms)
-    return _civil_from_days(t_ms // MS_PER_DAY)
+    return civil_from_days(t_ms // MS_PER_DAY)
 
 
 def _coordinate(value: float | None, limit: float, width: int, hemis: str, decimals: int,
