@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 COMMANDS: tuple[str, ...] = (
     "fence.cmd_decode",
+    "fence.cmd_run",
+    "fence.cmd_events",
 )
 
 

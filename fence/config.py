@@ -25,7 +25,7 @@ queue_max = 100000
 type = "mqtt"         # mqtt | webhook | jsonl
 [http]
 listen = "127.0.0.1:9108"
-[console]
+[console]             # read by fence.console (docs/console.md)
 listen = "127.0.0.1:8080"
 ```
 """
@@ -223,7 +223,8 @@ class EngineConfig:
     runtime: RuntimeConfig
     outputs: tuple[Output, ...]
     http: tuple[str, int] | None
-    console: tuple[str, int] | None
+    console: Mapping[str, Any] | None
+    """The raw ``[console]`` table, read by ``fence.console`` (None: no console)."""
 
     def input_where(self, index: int) -> str:
         """How to name the i-th input in messages."""
@@ -342,8 +343,17 @@ def engine_config(sections: Mapping[str, Any], source: Path, site_name: str) -> 
         runtime=runtime,
         outputs=outputs,
         http=_listen(sections, "http", source, "127.0.0.1:9108"),
-        console=_listen(sections, "console", source, "127.0.0.1:8080"),
+        console=_console(sections, source),
     )
+
+
+def _console(sections: Mapping[str, Any], source: Path) -> Mapping[str, Any] | None:
+    table = sections.get("console")
+    if table is None:
+        return None
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{source}: [console]: must be a table")
+    return table
 
 
 def _listen(sections: Mapping[str, Any], name: str, source: Path, default: str) -> tuple[str, int] | None:

@@ -37,6 +37,7 @@ from events.view import EvaluatorView
 from fence.config import EngineConfig, JsonlOutput, MqttOutput, WebhookOutput
 from fence.runtime import metrics as m
 from fence.runtime.clock import ClockMs, wall_clock_ms
+from fence.runtime.http import HealthServer
 from fence.runtime.snapshot import EngineSnapshot, load_snapshot, save_snapshot
 from fence.runtime.tracks import (
     TrackPosition,
@@ -143,10 +144,11 @@ class Engine:
         self._accepting = False
         self._eval_thread = threading.Thread(target=self._eval_loop, name="evaluator", daemon=True)
         self._tick_thread = threading.Thread(target=self._tick_loop, name="ticker", daemon=True)
-        self._view: EvaluatorView | None = None
+        self._view: EvaluatorView = self.evaluator.view()
         self._seen_unregistered: set[str] = set()
         self._verdicts: dict[str, int] = {}
         self.workers: list[SinkWorker] = []
+        self.http: HealthServer | None = None
         self.metrics.add_gauges(self._gauges)
 
     # -- start-up and recovery -----------------------------------------------------------
@@ -157,6 +159,10 @@ class Engine:
         self.workers = [self._worker(out) for out in self.cfg.outputs]
         for worker in self.workers:
             worker.start()
+        if self.cfg.http is not None:
+            self.http = HealthServer(self.cfg.http, self.health, self.metrics.render)
+            self.http.start()
+            log.info("health and metrics on http://%s:%d/", self.cfg.http[0], self.http.port)
         self._accepting = True
         self._eval_thread.start()
         self._tick_thread.start()
@@ -338,7 +344,7 @@ class Engine:
 
     # -- read side (console, health) ----------------------------------------------------
 
-    def view(self) -> EvaluatorView | None:
+    def view(self) -> EvaluatorView:
         """The evaluator's state as of the last tick (about a second old at most)."""
         return self._view
 
@@ -367,7 +373,7 @@ class Engine:
         return {
             "status": "ok" if ok else "down",
             "run": self.run_id,
-            "clock": None if self._view is None else self._view.clock_ms,
+            "clock": self._view.clock_ms,
             "queue": self._queue.qsize(),
             "sinks": {
                 w.name: {"pending": pending.get(w.name, (0, None))[0], "last_error": w.last_error}
@@ -401,6 +407,8 @@ class Engine:
         self.recorder.close()
         for worker in self.workers:
             worker.stop()
+        if self.http is not None:
+            self.http.stop()
         self.store.close()
 
 
