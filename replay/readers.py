@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, TextIO
 from xml.parsers import expat
 
+from gnss.errors import DecodeError
 from gnss.fix import Fix
 from gnss.fixjson import FixLineError, fix_from_obj
 from gnss.instant import InstantError, parse_instant
@@ -136,24 +137,31 @@ def _json_reason(exc: Exception) -> str:
 def read_nmea(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> Iterator[Arrival]:
     """Raw NMEA 0183 through the GNSS decoder; the terminal id is the option or file name.
 
-    Decoder errors are reported as skipped lines at the line that completed them.
+    Decoder errors are reported as skipped lines with the decoder's line number.
     """
     from gnss.decoder import NmeaDecoder
 
     source = opened.spec.display
     decoder = NmeaDecoder(options.terminal_id or stem_of(opened.spec.path))
-    number = 0
-    for number, line in enumerate(opened.stream, 1):
-        for item in decoder.feed(line):
-            if isinstance(item, Fix):
-                yield Arrival(None, item)
-            else:
-                skips.add(Skipped(source, number, f"{item.kind.value}: {item.detail}"))
-    for item in decoder.flush():
+    lines_fed = 0
+    while chunk := opened.stream.read1(NMEA_CHUNK_BYTES):
+        lines_fed += chunk.count(b"\n")
+        yield from _decoded(decoder.feed(chunk), source, lines_fed, skips)
+    yield from _decoded(decoder.flush(), source, lines_fed + 1, skips)
+
+
+NMEA_CHUNK_BYTES = 1 << 16
+
+
+def _decoded(
+    items: Sequence[Fix | DecodeError], source: str, lines_fed: int, skips: SkipLog
+) -> Iterator[Arrival]:
+    for item in items:
         if isinstance(item, Fix):
             yield Arrival(None, item)
         else:
-            skips.add(Skipped(source, number, f"{item.kind.value}: {item.detail}"))
+            line = item.line if item.line is not None else max(lines_fed, 1)
+            skips.add(Skipped(source, line, f"{item.kind.value}: {item.detail}"))
 
 
 _CSV_COLUMNS: dict[str, tuple[str, ...]] = {
