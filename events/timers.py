@@ -1,8 +1,10 @@
 """Timers: deadlines keyed by what they are for, fired in the contract's kind order.
 
 A timer is armed under a key (its kind plus a terminal and/or zone); arming again
-replaces it, cancelling removes it. The heap may hold stale entries; an entry fires only
-if it still matches the armed deadline for its key (lazy invalidation).
+replaces it, cancelling removes it. Re-arming to a later deadline (the offline timer,
+on every fix) does not push a heap entry: the queued entry is moved on when it comes
+to the top. So the heap stays as large as the number of armed timers, and ties
+(same deadline and kind) fire in the order they were last armed.
 """
 
 from __future__ import annotations
@@ -27,27 +29,30 @@ class TimerKind(IntEnum):
 
 
 TimerKey = tuple[TimerKind, str, str]  # (kind, terminal id or "", zone id or "")
+_Entry = tuple[int, int, int, TimerKey]  # (deadline, kind, arming order, key)
 
 
 class TimerQueue:
     """Armed timers with their deadlines, in deadline then kind order."""
 
-    __slots__ = ("_armed", "_order", "_heap", "_counter")
+    __slots__ = ("_armed", "_order", "_queued", "_heap", "_counter")
 
     def __init__(self) -> None:
         self._armed: dict[TimerKey, int] = {}
         self._order: dict[TimerKey, int] = {}
-        self._heap: list[tuple[int, int, int, TimerKey]] = []
+        self._queued: dict[TimerKey, int] = {}  # deadline of the key's live heap entry
+        self._heap: list[_Entry] = []
         self._counter = 0
 
     def arm(self, key: TimerKey, deadline_ms: int) -> None:
         """Arm (or re-arm) the timer ``key`` at ``deadline_ms``."""
-        if self._armed.get(key) == deadline_ms:
-            return
-        self._armed[key] = deadline_ms
         self._counter += 1
         self._order[key] = self._counter
-        heapq.heappush(self._heap, (deadline_ms, key[0], self._counter, key))
+        self._armed[key] = deadline_ms
+        queued = self._queued.get(key)
+        if queued is None or queued > deadline_ms:
+            self._queued[key] = deadline_ms
+            heapq.heappush(self._heap, (deadline_ms, key[0], self._counter, key))
 
     def cancel(self, key: TimerKey) -> None:
         """Cancel the timer ``key`` if armed."""
@@ -58,17 +63,27 @@ class TimerQueue:
         """The armed deadline of ``key``, or None."""
         return self._armed.get(key)
 
-    def _drop_stale(self) -> None:
+    def _settle_top(self) -> None:
+        """Make the heap top a live entry matching its key's armed deadline and order."""
         heap = self._heap
         while heap:
-            deadline_ms, _, _, key = heap[0]
-            if self._armed.get(key) == deadline_ms:
+            deadline_ms, kind, order, key = heap[0]
+            if self._queued.get(key) != deadline_ms:
+                heapq.heappop(heap)  # superseded by an earlier entry of the same key
+                continue
+            armed = self._armed.get(key)
+            if armed is None:
+                heapq.heappop(heap)
+                del self._queued[key]
+                continue
+            if armed == deadline_ms and self._order[key] == order:
                 return
-            heapq.heappop(heap)
+            heapq.heapreplace(heap, (armed, kind, self._order[key], key))
+            self._queued[key] = armed
 
     def next_deadline(self) -> int | None:
         """The earliest armed deadline, or None."""
-        self._drop_stale()
+        self._settle_top()
         return self._heap[0][0] if self._heap else None
 
     def pop_due(self, at_ms: int) -> TimerKey | None:
@@ -77,15 +92,13 @@ class TimerQueue:
         Inside one step every due timer fires in kind order (contract section 2), whatever
         its own deadline; ties keep deadline then arming order.
         """
-        self._drop_stale()
         heap = self._heap
-        if not heap or heap[0][0] > at_ms:
-            return None
-        due: list[tuple[int, int, int, TimerKey]] = []
-        while heap and heap[0][0] <= at_ms:
-            entry = heapq.heappop(heap)
-            if self._armed.get(entry[3]) == entry[0]:
-                due.append(entry)
+        due: list[_Entry] = []
+        while True:
+            self._settle_top()
+            if not heap or heap[0][0] > at_ms:
+                break
+            due.append(heapq.heappop(heap))
         if not due:
             return None
         first = min(due, key=lambda e: (e[1], e[0], e[2]))
@@ -95,6 +108,7 @@ class TimerQueue:
         key = first[3]
         del self._armed[key]
         del self._order[key]
+        del self._queued[key]
         return key
 
     def items(self) -> list[tuple[TimerKey, int]]:

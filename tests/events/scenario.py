@@ -17,6 +17,7 @@ from typing import Any
 from pyproj import Transformer
 
 from events.evaluator import Evaluator
+from events.fixfilter import FixVerdict
 from events.model import Event
 from gnss.fix import Fix
 from gnss.instant import parse_instant
@@ -84,6 +85,18 @@ class Scenario:
     terminals: list[dict[str, Any]] = field(default_factory=list)
     defaults: dict[str, Any] = field(default_factory=dict)
     until_s: float | None = None
+    jumps_rejected: int = 0  # guards the table itself: no fix rejected by accident
+
+
+def chrono(*parts: list[Fx]) -> list[Input]:
+    """Fixes from several lists merged in time order (stable: equal times keep list order)."""
+    merged: list[Fx] = sorted((f for part in parts for f in part), key=lambda f: f.t_s)
+    return list(merged)
+
+
+def every(terminal: str, start_s: int, stop_s: int, step_s: int, xy: tuple[float, float]) -> list[Fx]:
+    """Fixes of one terminal standing at ``xy`` every ``step_s`` from start to stop (inclusive)."""
+    return [Fx(t, terminal, *xy) for t in range(start_s, stop_s + 1, step_s)]
 
 
 def _toml_value(value: Any) -> str:
@@ -96,10 +109,11 @@ def write_site(tmp: Path, scenario: Scenario) -> Site:
     """Write the scenario's site files into ``tmp`` and load them."""
     features = []
     for spec in scenario.zones:
-        props = {k: v for k, v in spec.items() if k != "rect"}
+        props = {k: v for k, v in spec.items() if k not in ("rect", "hole")}
+        rings = rect(*spec["rect"]) + (rect(*spec["hole"]) if "hole" in spec else [])
         features.append(
             {"type": "Feature", "properties": props,
-             "geometry": {"type": "Polygon", "coordinates": rect(*spec["rect"])}}
+             "geometry": {"type": "Polygon", "coordinates": rings}}
         )
     (tmp / "zones.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     lines = ["[site]", 'name = "scenario"', 'timezone = "Asia/Shanghai"', f'crs = "{CRS}"',
@@ -111,9 +125,10 @@ def write_site(tmp: Path, scenario: Scenario) -> Site:
     return load_site(tmp / "fence.toml")
 
 
-def run(site: Site, inputs: list[Input], until_s: float | None = None) -> list[Event]:
-    """Drive a fresh evaluator with the inputs; optionally run the clock on at the end."""
-    ev = Evaluator(site)
+def run(site: Site, inputs: list[Input], until_s: float | None = None,
+        ev: Evaluator | None = None) -> list[Event]:
+    """Drive an evaluator (fresh by default) with the inputs; optionally run the clock on."""
+    ev = ev if ev is not None else Evaluator(site)
     out: list[Event] = []
     for item in inputs:
         if isinstance(item, Tick):
@@ -139,7 +154,10 @@ def as_rows(events: list[Event]) -> Counter[tuple[Any, ...]]:
 def check(tmp: Path, scenario: Scenario) -> None:
     """Assert that the scenario gives exactly its expected events (as a multiset)."""
     site = write_site(tmp, scenario)
-    got = as_rows(run(site, scenario.inputs, scenario.until_s))
+    ev = Evaluator(site)
+    got = as_rows(run(site, scenario.inputs, scenario.until_s, ev))
+    rejected = ev.verdicts[FixVerdict.JUMP_REJECTED]
+    assert rejected == scenario.jumps_rejected, f"{scenario.name}: {rejected} jumps rejected"
     want: Counter[tuple[Any, ...]] = Counter(
         (float(r[0]),) + tuple(r[1:]) for r in scenario.expected
     )
