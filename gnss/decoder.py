@@ -1,0 +1,111 @@
+"""The incremental NMEA decoder: bytes in (any chunking), fixes and typed errors out.
+
+No I/O and no clock: ``feed`` takes whatever bytes arrived, ``flush`` ends the stream.
+Pipeline: ``Framer`` (sentences with valid checksums) -> sentence readers (typed fields)
+-> ``EpochAssembler`` (one fix per receiver epoch). Talkers are not restricted: GP, GN,
+BD, GB, GL, GA, GI, GQ... all feed the same epoch; proprietary (``$P...``) and other
+sentence types are skipped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gnss.epoch import EpochAssembler, Output
+from gnss.errors import DecodeError, DecodeErrorKind
+from gnss.fix import Fix
+from gnss.framing import Framer
+from gnss.sentences import (
+    FieldError,
+    Record,
+    read_gga,
+    read_gll,
+    read_gns,
+    read_gsa,
+    read_gst,
+    read_rmc,
+    read_vtg,
+    read_zda,
+)
+
+Reader = Callable[[list[bytes]], Record]
+
+# sentence type -> (reader, whether its record starts with a time of day)
+READERS: dict[bytes, tuple[Reader, bool]] = {
+    b"GGA": (read_gga, True),
+    b"RMC": (read_rmc, True),
+    b"GNS": (read_gns, True),
+    b"GLL": (read_gll, True),
+    b"GST": (read_gst, True),
+    b"ZDA": (read_zda, True),
+    b"VTG": (read_vtg, False),
+    b"GSA": (read_gsa, False),
+}
+
+
+class NmeaDecoder:
+    """Decoder of one terminal's NMEA byte stream."""
+
+    __slots__ = ("terminal", "_framer", "_epochs")
+
+    def __init__(self, terminal: str) -> None:
+        if not terminal:
+            raise ValueError("terminal id is empty")
+        self.terminal = terminal
+        self._framer = Framer(terminal)
+        self._epochs = EpochAssembler(terminal)
+
+    def feed(self, data: bytes) -> list[Fix | DecodeError]:
+        """Decode more bytes; returns the fixes completed and the errors found, in order."""
+        out: list[Output] = []
+        for item in self._framer.feed(data):
+            if type(item) is bytes:
+                self._sentence(item, out)
+            else:
+                out.append(item)  # type: ignore[arg-type]
+        return out
+
+    def flush(self) -> list[Fix | DecodeError]:
+        """End of stream: decode a last unterminated sentence and emit the pending epoch."""
+        out: list[Output] = []
+        for item in self._framer.flush():
+            if type(item) is bytes:
+                self._sentence(item, out)
+            else:
+                out.append(item)  # type: ignore[arg-type]
+        self._epochs.flush(out)
+        return out
+
+    @property
+    def cycle_closer(self) -> str | None:
+        """The sentence learned to close each epoch (e.g. ``GNZDA``), None until learned."""
+        closer = self._epochs.closer
+        return None if closer is None else closer.decode("ascii")
+
+    def _sentence(self, body: bytes, out: list[Output]) -> None:
+        comma = body.find(b",")
+        if comma != 5 or body[0] == 0x50:  # not a 5-letter address, or proprietary $P...
+            return
+        entry = READERS.get(body[2:5])
+        if entry is None:
+            return
+        reader, timed = entry
+        try:
+            rec = reader(body[6:].split(b","))
+        except FieldError as exc:
+            text = body.decode("ascii", errors="backslashreplace")
+            out.append(DecodeError(DecodeErrorKind.BAD_FIELD, f"{exc}: ${text}", self.terminal))
+            return
+        if timed:
+            tod = rec[0]
+            if tod is None:
+                return
+            self._epochs.add(body[:5], tod, rec, out)  # type: ignore[arg-type]
+        else:
+            self._epochs.add(body[:5], None, rec, out)
+
+
+def decode_bytes(terminal: str, data: bytes) -> list[Fix | DecodeError]:
+    """Decode a whole byte string at once (feed + flush)."""
+    decoder = NmeaDecoder(terminal)
+    return decoder.feed(data) + decoder.flush()
