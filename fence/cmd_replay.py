@@ -18,10 +18,10 @@ from events.evaluator import Evaluator
 from gnss.instant import InstantError, parse_instant
 from replay.driver import ReplayOptions, ReplayStats, run_replay
 from replay.observe import ReportObserver
-from replay.opening import InputError, InputFormat, InputSpec, OpenedInput, open_input
+from replay.opening import InputError, InputFormat, InputSpec, expand_inputs
 from replay.overrides import OverrideError
 from replay.progress import progress_for
-from replay.readers import ReaderOptions, SkipLog, merge_arrivals, read_input
+from replay.readers import ReaderOptions, SkipLog, merge_arrivals, read_group
 from replay.report import ReplayContext, build_report, write_report
 from replay.sinks import OutputFormat, make_sink
 from replay.site import load_replay_site
@@ -55,7 +55,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--config", required=True, type=Path, help="the site file (fence.toml)")
     p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="fix JSON Lines, track recording, NMEA, CSV or GPX; .gz is read "
+                   help="fix JSON Lines, track recording (file or directory), NMEA, CSV or GPX; .gz is read "
                    "transparently; '-' is standard input")
     p.add_argument("--until", type=_instant, metavar="INSTANT",
                    help="run the clock on to this instant at the end (timers due fire)")
@@ -120,19 +120,11 @@ def run(args: argparse.Namespace) -> int:
     except (OverrideError, ValueError) as exc:
         return _fail(str(exc))
     fmt = InputFormat(args.input_format) if args.input_format else None
-    with ExitStack() as stack:
-        opened: list[OpenedInput] = []
-        try:
-            for path in args.inputs:
-                item = open_input(InputSpec(path, fmt))
-                stack.callback(item.close)
-                opened.append(item)
-        except InputError as exc:
-            return _fail(str(exc))
-        try:
-            return _replay(args, site, options, reader_options, opened)
-        except InputError as exc:
-            return _fail(str(exc))
+    try:
+        groups = expand_inputs(args.inputs, fmt)
+        return _replay(args, site, options, reader_options, groups)
+    except InputError as exc:
+        return _fail(str(exc))
 
 
 def _replay(
@@ -140,12 +132,13 @@ def _replay(
     site: Site,
     options: ReplayOptions,
     reader_options: ReaderOptions,
-    opened: list[OpenedInput],
+    groups: list[tuple[InputSpec, ...]],
 ) -> int:
     evaluator = Evaluator(site, ZoneIndex.build(site))
     skips = SkipLog(sys.stderr)
-    arrivals = merge_arrivals([read_input(o, skips, reader_options) for o in opened])
-    progress = progress_for(sys.stderr, opened, not args.no_progress)
+    progress = progress_for(sys.stderr, [s for g in groups for s in g], not args.no_progress)
+    on_open = progress.opened if progress is not None else None
+    arrivals = merge_arrivals([read_group(g, skips, reader_options, on_open) for g in groups])
     out_format = OutputFormat(args.format)
     observer = ReportObserver(site, evaluator, options.zones) if args.out else None
     with ExitStack() as stack:

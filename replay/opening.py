@@ -116,6 +116,8 @@ class OpenedInput:
 
     def position(self) -> int:
         """Bytes of the stored input consumed so far (for progress); 0 when unknown."""
+        if self.raw.closed:
+            return self.size or 0
         try:
             return self.raw.tell()
         except (OSError, ValueError):
@@ -165,3 +167,42 @@ def open_input(spec: InputSpec) -> OpenedInput:
             "name it with --input-format"
         )
     return OpenedInput(spec, fmt, stream, raw, size)
+
+
+RECORDING_SUFFIXES = (".jsonl", ".jsonl.gz")
+
+
+def expand_inputs(paths: list[str], fmt: InputFormat | None) -> list[tuple[InputSpec, ...]]:
+    """One group per named input: a file, ``-``, or a directory (a track recording).
+
+    A directory stands for its ``*.jsonl`` and ``*.jsonl.gz`` files in name order (the
+    engine names rotated track files by their first arrival), read one after another as
+    one input. Raises InputError for a missing path or a directory without such files.
+    """
+    groups: list[tuple[InputSpec, ...]] = []
+    for path in paths:
+        if path == "-" or Path(path).is_file() or Path(path).is_fifo() or path.startswith("/dev/"):
+            groups.append((InputSpec(path, fmt),))
+            continue
+        if Path(path).is_dir():
+            files = sorted(
+                str(f) for f in Path(path).iterdir()
+                if f.is_file() and f.name.endswith(RECORDING_SUFFIXES)
+            )
+            if not files:
+                raise InputError(f"{path}: directory holds no .jsonl or .jsonl.gz files")
+            groups.append(tuple(InputSpec(f, fmt) for f in files))
+            continue
+        raise InputError(f"{path}: no such file or directory")
+    return groups
+
+
+def stored_size(spec: InputSpec) -> int | None:
+    """The stored size of a regular-file input, None for pipes and standard input."""
+    if spec.path == "-":
+        return None
+    try:
+        info = os.stat(spec.path)
+    except OSError:
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None

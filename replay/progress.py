@@ -6,21 +6,28 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
-from replay.opening import OpenedInput
+from replay.opening import InputSpec, OpenedInput, stored_size
 
 BAR_WIDTH = 30
 
 
 class Progress:
-    """Redraws one line: share of the input bytes read (when known), fixes, rate."""
+    """Redraws one line: share of the input bytes read (when known), fixes, rate.
 
-    def __init__(self, out: TextIO, inputs: Sequence[OpenedInput]) -> None:
+    ``total_bytes`` is the stored size of every input (None when any is a pipe); inputs
+    are registered with ``opened`` as the readers open them.
+    """
+
+    def __init__(self, out: TextIO, total_bytes: int | None) -> None:
         self._out = out
-        self._inputs = inputs
-        sizes = [o.size for o in inputs]
-        self._total = sum(s for s in sizes if s is not None) if all(s is not None for s in sizes) else None
+        self._inputs: list[OpenedInput] = []
+        self._total = total_bytes
         self._start = time.monotonic()
         self._drawn = False
+
+    def opened(self, item: OpenedInput) -> None:
+        """Count an input that a reader just opened."""
+        self._inputs.append(item)
 
     def __call__(self, seen: int) -> None:
         """Redraw with ``seen`` items read so far."""
@@ -43,7 +50,7 @@ class Progress:
             self._out.flush()
 
 
-def progress_for(out: TextIO, inputs: Sequence[OpenedInput], wanted: bool) -> Progress | None:
+def progress_for(out: TextIO, specs: Sequence[InputSpec], wanted: bool) -> Progress | None:
     """A progress display when wanted and ``out`` is a terminal, else None."""
     if not wanted:
         return None
@@ -51,4 +58,8 @@ def progress_for(out: TextIO, inputs: Sequence[OpenedInput], wanted: bool) -> Pr
         is_tty = out.isatty()
     except (AttributeError, ValueError):
         is_tty = False
-    return Progress(out, inputs) if is_tty else None
+    if not is_tty:
+        return None
+    sizes = [stored_size(spec) for spec in specs]
+    total = None if any(size is None for size in sizes) else sum(s for s in sizes if s is not None)
+    return Progress(out, total)

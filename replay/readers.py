@@ -23,7 +23,7 @@ from gnss.errors import DecodeError
 from gnss.fix import Fix
 from gnss.fixjson import FixLineError, fix_from_obj
 from gnss.instant import InstantError, parse_instant
-from replay.opening import InputError, InputFormat, OpenedInput, stem_of
+from replay.opening import InputError, InputFormat, InputSpec, OpenedInput, open_input, stem_of
 
 
 class Arrival(NamedTuple):
@@ -387,6 +387,21 @@ def read_input(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> I
         yield from READERS[opened.format](opened, skips, options)
     finally:
         opened.close()
+
+
+def read_group(
+    specs: Sequence[InputSpec],
+    skips: SkipLog,
+    options: ReaderOptions,
+    on_open: Callable[[OpenedInput], None] | None = None,
+) -> Iterator[Arrival]:
+    """The items of several inputs read one after another (files of one recording),
+    each opened only when the previous one is done."""
+    for spec in specs:
+        opened = open_input(spec)
+        if on_open is not None:
+            on_open(opened)
+        yield from read_input(opened, skips, options)
 
 
 def merge_arrivals(streams: Sequence[Iterable[Arrival]]) -> Iterator[Arrival]:
