@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 COMMANDS: tuple[str, ...] = (
+    "fence.cmd_simulate",
     "fence.cmd_decode",
     "fence.cmd_run",
     "fence.cmd_events",

@@ -82,17 +82,21 @@ def wander(
             here = nearby
 
 
-def patrol(rng: random.Random, start: Point, loop: Sequence[Point]) -> Iterator[Leg]:
-    """Walk a closed loop of waypoints again and again, pausing briefly at each."""
+def patrol(
+    rng: random.Random, start: Point, loop: Sequence[Point], *, vehicle: bool = False
+) -> Iterator[Leg]:
+    """Go round a closed loop of waypoints again and again, pausing briefly at each
+    (on foot, or driving when ``vehicle``)."""
     if len(loop) < 2:
         raise ValueError("a patrol loop needs at least two waypoints")
-    speed = rng.uniform(*PATROL_SPEED_MPS)
+    speed = rng.uniform(*(DRIVE_SPEED_MPS if vehicle else PATROL_SPEED_MPS))
+    activity = Activity.DRIVE if vehicle else Activity.WALK
     order = list(loop) if rng.random() < 0.5 else list(reversed(loop))
     i = nearest_index(order, start)
     here = start
     while True:
         target = order[i % len(order)]
-        yield from walk_path([here, target], speed, Activity.WALK)
+        yield from walk_path([here, target], speed, activity)
         here = target
         yield stay(here, PATROL_PAUSES.draw(rng))
         i += 1

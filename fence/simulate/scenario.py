@@ -396,7 +396,8 @@ class _Director:
         out = []
         for c in self.casts:
             rng = terminal_rng(self.seed, c.terminal.id, "plan")
-            tail = patrol(rng, c.script.here, self.layout.perimeter)
+            tail = patrol(rng, c.script.here, self.layout.perimeter,
+                          vehicle=c.terminal.kind is TerminalKind.VEHICLE)
             role = Role(c.terminal, Behaviour.SCRIPT, Profile.STEADY,
                         talker_for(self.seed, c.terminal.id), c.note)
             out.append(Part(role, itertools.chain(c.script.legs, tail)))
@@ -405,7 +406,8 @@ class _Director:
             start = self.layout.perimeter[rng.randrange(len(self.layout.perimeter))]
             role = Role(t, Behaviour.PATROL, Profile.FIELD, talker_for(self.seed, t.id),
                         "background: patrols the perimeter loop, outside every zone")
-            out.append(Part(role, patrol(rng, start, self.layout.perimeter)))
+            vehicle = t.kind is TerminalKind.VEHICLE
+            out.append(Part(role, patrol(rng, start, self.layout.perimeter, vehicle=vehicle)))
         return out
 
 

@@ -68,19 +68,20 @@ class Simulator:
         self.scenario = scenario
         self.layout = SiteLayout(site)
         self.terminals = cast_terminals(site, n_terminals)
-        parts, self.duration_s = self._parts()
+        parts, self.duration_s, self.missing = self._parts()
         self.roles: tuple[Role, ...] = tuple(p.role for p in parts)
 
-    def _parts(self) -> tuple[list[Part], float | None]:
-        """Fresh plans for every terminal (plans are consumed as the model runs)."""
+    def _parts(self) -> tuple[list[Part], float | None, tuple[str, ...]]:
+        """Fresh plans for every terminal (plans are consumed as the model runs), the
+        scenario's length and the event types it cannot produce on this site."""
         if self.scenario is None:
             parts = [default_part(self.layout, self.seed, t, self.start_ms) for t in self.terminals]
-            return parts, None
+            return parts, None, ()
         plan = scenario_parts(self.scenario, self.layout, self.seed, self.terminals, self.start_ms)
-        return list(plan.parts), plan.duration_s
+        return list(plan.parts), plan.duration_s, plan.missing
 
     def _run(self) -> tuple[Model, dict[str, Wire]]:
-        parts, _ = self._parts()
+        parts, _, _ = self._parts()
         model = Model(self.layout, self.seed, self.start_ms, self.step_ms, parts,
                       stagger=self.stagger)
         wires = {

@@ -1,0 +1,299 @@
+"""Where simulated terminals send their messages: MQTT, pseudo terminals, a serial
+device, TCP ports (a serial-to-network gateway) or a file/stdout.
+
+Every transport has ``send(message)`` and ``close()``. Byte-stream transports (pty,
+device, TCP) carry one terminal per line, as in a park: one receiver per serial port,
+and a multi-port gateway listening on consecutive TCP ports (like 4001, 4002, ...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import ssl
+import threading
+import tty
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from fence.simulate.simulator import Message
+from fence.simulate.wire import Format
+
+log = logging.getLogger("fence.simulate")
+
+
+class TransportError(RuntimeError):
+    """A transport that cannot be opened or used (names the endpoint and the reason)."""
+
+
+class Transport(Protocol):
+    """Somewhere to send simulated messages."""
+
+    def send(self, message: Message) -> None:
+        """Send one message (one epoch of one terminal)."""
+
+    def close(self) -> None:
+        """Flush and release everything."""
+
+
+def _topic_level(text: str) -> str:
+    return text.replace("/", "_").replace("+", "_").replace("#", "_") or "_"
+
+
+@dataclass(frozen=True, slots=True)
+class MqttOptions:
+    """Where and how to publish: ``<prefix>/<terminal>/<nmea|fix>`` at QoS 1."""
+
+    host: str
+    port: int
+    topic_prefix: str
+    client_id: str = "fence-simulate"
+    username: str | None = None
+    password: str | None = None
+    ca_file: Path | None = None
+    max_unacked: int = 20_000
+    connect_timeout_s: float = 10.0
+
+
+class MqttTransport:
+    """Publishes every message at QoS 1; waits when too many are unacknowledged."""
+
+    def __init__(self, options: MqttOptions, fmt: Format) -> None:
+        self.options = options
+        self.suffix = "nmea" if fmt is Format.NMEA else "fix"
+        self._unacked: set[int] = set()
+        self._cond = threading.Condition()
+        self._connected = threading.Event()
+        self.published = 0
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=options.client_id, clean_session=True
+        )
+        self.client.max_inflight_messages_set(1000)
+        self.client.max_queued_messages_set(0)
+        if options.username is not None:
+            self.client.username_pw_set(options.username, options.password)
+        if options.ca_file is not None:
+            self.client.tls_set(ca_certs=str(options.ca_file), cert_reqs=ssl.CERT_REQUIRED)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_publish = self._on_publish
+        self.client.reconnect_delay_set(min_delay=1, max_delay=5)
+        try:
+            self.client.connect_async(options.host, options.port, keepalive=30)
+        except (OSError, ValueError) as exc:
+            raise TransportError(f"mqtt {options.host}:{options.port}: {exc}") from None
+        self.client.loop_start()
+        if not self._connected.wait(options.connect_timeout_s):
+            self.client.loop_stop()
+            raise TransportError(
+                f"mqtt {options.host}:{options.port}: no connection within "
+                f"{options.connect_timeout_s:g} s"
+            )
+
+    def _on_connect(self, _c: mqtt.Client, _u: object, _f: object, rc: Any, _p: object) -> None:
+        if rc.is_failure:
+            log.warning("mqtt %s:%d refused the connection: %s",
+                        self.options.host, self.options.port, rc)
+            return
+        self._connected.set()
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, rc: Any, _p: object) -> None:
+        log.warning("mqtt %s:%d disconnected: %s", self.options.host, self.options.port, rc)
+        self._connected.clear()
+
+    def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, _rc: object, _p: object) -> None:
+        with self._cond:
+            self._unacked.discard(mid)
+            self._cond.notify_all()
+
+    def topic(self, terminal: str) -> str:
+        """The topic of one terminal's messages."""
+        return f"{self.options.topic_prefix}/{_topic_level(terminal)}/{self.suffix}"
+
+    def send(self, message: Message) -> None:
+        """Publish at QoS 1 (blocks while ``max_unacked`` messages await their PUBACK)."""
+        with self._cond:
+            self._cond.wait_for(lambda: len(self._unacked) < self.options.max_unacked)
+            info = self.client.publish(self.topic(message.terminal), message.payload, qos=1)
+            if info.rc == mqtt.MQTT_ERR_SUCCESS or info.rc == mqtt.MQTT_ERR_NO_CONN:
+                self._unacked.add(info.mid)
+            self.published += 1
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Wait for the outstanding PUBACKs (up to ``timeout_s``), then disconnect."""
+        with self._cond:
+            done = self._cond.wait_for(lambda: not self._unacked, timeout_s)
+        if not done:
+            log.warning("mqtt: %d messages still unacknowledged at close", len(self._unacked))
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class _ByteSink(Protocol):
+    def write(self, data: bytes) -> None: ...
+    def close(self) -> None: ...
+
+
+class PtyEnd:
+    """One pseudo terminal pair; the simulator writes the master, a reader opens the slave.
+
+    The slave is kept open here and set raw (no echo, no line-ending translation), so
+    bytes wait in its input queue until a reader comes; when that queue is full, new
+    bytes are dropped, as on a serial line nobody listens to.
+    """
+
+    def __init__(self) -> None:
+        self.master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        os.set_blocking(self.master, False)
+        self.path = os.ttyname(self._slave)
+        self.dropped = 0
+
+    def write(self, data: bytes) -> None:
+        """Write what fits; count the rest as dropped."""
+        try:
+            written = os.write(self.master, data)
+        except BlockingIOError:
+            written = 0
+        self.dropped += len(data) - written
+
+    def close(self) -> None:
+        """Close both ends."""
+        for fd in (self.master, self._slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+class DeviceEnd:
+    """An existing serial device (or any writable path), opened for writing."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self._file: IO[bytes] = open(path, "wb", buffering=0)  # noqa: SIM115 - kept open
+        except OSError as exc:
+            raise TransportError(f"serial device {path}: {exc.strerror}") from None
+        self.path = str(path)
+
+    def write(self, data: bytes) -> None:
+        """Write all bytes."""
+        self._file.write(data)
+
+    def close(self) -> None:
+        """Close the device."""
+        self._file.close()
+
+
+class TcpGatewayPort:
+    """A TCP listening port that sends one terminal's bytes to every connected client."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self._listener.bind((host, port))
+        except OSError as exc:
+            self._listener.close()
+            raise TransportError(f"tcp {host}:{port}: {exc.strerror}") from None
+        self._listener.listen(8)
+        self._listener.setblocking(False)
+        self.port = self._listener.getsockname()[1]
+        self.path = f"tcp://{host}:{self.port}"
+        self._clients: list[socket.socket] = []
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except BlockingIOError:
+                return
+            conn.setblocking(False)
+            self._clients.append(conn)
+
+    def write(self, data: bytes) -> None:
+        """Send to every client; a client that is gone or not reading is dropped."""
+        self._accept()
+        for conn in list(self._clients):
+            try:
+                sent = conn.send(data)
+            except OSError:
+                sent = -1
+            if sent != len(data):
+                log.info("%s: dropping a client that is gone or not reading", self.path)
+                conn.close()
+                self._clients.remove(conn)
+
+    def close(self) -> None:
+        """Close the clients and the listener."""
+        for conn in self._clients:
+            conn.close()
+        self._listener.close()
+
+
+class StreamTransport:
+    """One byte stream per terminal (pty, serial device or TCP port)."""
+
+    def __init__(self, ends: dict[str, _ByteSink]) -> None:
+        self.ends = ends
+
+    def send(self, message: Message) -> None:
+        """Write the payload to the terminal's own stream (others are not carried)."""
+        end = self.ends.get(message.terminal)
+        if end is not None:
+            end.write(message.payload)
+
+    def close(self) -> None:
+        """Close every stream."""
+        for end in self.ends.values():
+            end.close()
+
+
+def pty_transport(terminals: Sequence[str]) -> tuple[StreamTransport, dict[str, str]]:
+    """A pseudo terminal per terminal; returns the transport and terminal -> slave path."""
+    ends = {t: PtyEnd() for t in terminals}
+    return StreamTransport(dict(ends)), {t: e.path for t, e in ends.items()}
+
+
+def tcp_transport(
+    terminals: Sequence[str], host: str, first_port: int
+) -> tuple[StreamTransport, dict[str, str]]:
+    """Listening ports ``first_port``, ``first_port + 1``... (0: any free ports), one per
+    terminal; returns the transport and terminal -> ``tcp://host:port``."""
+    ends: dict[str, TcpGatewayPort] = {}
+    try:
+        for i, t in enumerate(terminals):
+            ends[t] = TcpGatewayPort(host, 0 if first_port == 0 else first_port + i)
+    except TransportError:
+        for end in ends.values():
+            end.close()
+        raise
+    return StreamTransport(dict(ends)), {t: e.path for t, e in ends.items()}
+
+
+def device_transport(terminal: str, path: Path) -> StreamTransport:
+    """One terminal's stream written to an existing device."""
+    return StreamTransport({terminal: DeviceEnd(path)})
+
+
+class FileTransport:
+    """Every message appended to one file or stdout (all terminals, in time order)."""
+
+    def __init__(self, out: IO[bytes], *, owned: bool) -> None:
+        self._out = out
+        self._owned = owned
+
+    def send(self, message: Message) -> None:
+        """Append the payload."""
+        self._out.write(message.payload)
+
+    def close(self) -> None:
+        """Flush (and close the file when this transport opened it)."""
+        self._out.flush()
+        if self._owned:
+            self._out.close()
