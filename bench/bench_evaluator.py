@@ -1,0 +1,114 @@
+"""Evaluator throughput: N terminals at 1 Hz on a site, against a bare zone-lookup loop.
+
+Prints fixes/s through the evaluator, fixes/s of a loop that only projects and looks up
+membership (the geometry floor), their ratio, and memory per terminal. Run:
+
+    .venv/bin/python bench/bench_evaluator.py [--config fence.toml] [--terminals 10000] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import random
+import time
+import tracemalloc
+from pathlib import Path
+
+from events.evaluator import Evaluator
+from gnss.fix import Fix
+from gnss.instant import parse_instant
+from zones.index import ZoneIndex
+from zones.model import Site
+from zones.site import load_site
+
+T0_MS = parse_instant("2026-11-28T00:00:00Z")
+
+
+def walkers(site: Site, n: int, seconds: int, seed: int) -> list[Fix]:
+    """Fixes of ``n`` terminals walking at ~1.4 m/s inside the zones' bounding box, 1 Hz."""
+    rng = random.Random(seed)
+    minx, miny, maxx, maxy = _bounds(site)
+    ids = list(site.terminals)[:n] + [f"SIM-{i:05d}" for i in range(max(0, n - len(site.terminals)))]
+    state = [(rng.uniform(minx, maxx), rng.uniform(miny, maxy), rng.uniform(0, 2 * math.pi)) for _ in ids]
+    dlat = 1.4 / 111_320.0
+    dlon = dlat / math.cos(math.radians((miny + maxy) / 2))
+    out: list[Fix] = []
+    for s in range(seconds):
+        for i, tid in enumerate(ids):
+            lon, lat, heading = state[i]
+            heading += rng.gauss(0, 0.3)
+            lon = min(max(lon + dlon * math.cos(heading), minx), maxx)
+            lat = min(max(lat + dlat * math.sin(heading), miny), maxy)
+            state[i] = (lon, lat, heading)
+            out.append(Fix(T0_MS + s * 1000 + i % 1000, tid, lat, lon, 4, 0.03))
+    return out
+
+
+def _bounds(site: Site) -> tuple[float, float, float, float]:
+    xs = [z.geometry.bounds for z in site.zones]
+    return min(b[0] for b in xs), min(b[1] for b in xs), max(b[2] for b in xs), max(b[3] for b in xs)
+
+
+def bare_loop(index: ZoneIndex, fixes: list[Fix]) -> float:
+    """Seconds for project + membership per fix, membership kept per terminal."""
+    member: dict[str, frozenset[str]] = {}
+    empty: frozenset[str] = frozenset()
+    start = time.perf_counter()
+    for f in fixes:
+        assert f.lat is not None and f.lon is not None
+        x, y = index.project(f.lon, f.lat)
+        member[f.terminal] = index.membership(member.get(f.terminal, empty), x, y, 0.05)
+    return time.perf_counter() - start
+
+
+def evaluator_loop(site: Site, index: ZoneIndex, fixes: list[Fix]) -> tuple[float, int]:
+    """Seconds through the evaluator, and the number of events."""
+    ev = Evaluator(site, index)
+    events = 0
+    start = time.perf_counter()
+    for f in fixes:
+        events += len(ev.feed(f))
+    return time.perf_counter() - start, events
+
+
+def memory_per_terminal(site: Site, index: ZoneIndex, fixes: list[Fix], n: int) -> float:
+    """Bytes allocated by the evaluator's state after the run, per terminal."""
+    gc.collect()
+    tracemalloc.start()
+    ev = Evaluator(site, index)
+    for f in fixes:
+        ev.feed(f)
+    gc.collect()
+    size, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return size / n
+
+
+def main() -> None:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", default=str(Path(__file__).resolve().parents[1] / "fence.toml"))
+    parser.add_argument("--terminals", type=int, default=10_000)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    site = load_site(args.config)
+    index = ZoneIndex.build(site)
+    fixes = walkers(site, args.terminals, args.seconds, args.seed)
+    n = len(fixes)
+    print(f"site: {site.name}: {len(site.zones)} zones; {args.terminals} terminals x {args.seconds} s = {n} fixes")
+    bare_s = bare_loop(index, fixes)
+    eval_s, events = evaluator_loop(site, index, fixes)
+    print(f"bare zone lookup : {n / bare_s:>10,.0f} fixes/s")
+    print(f"evaluator        : {n / eval_s:>10,.0f} fixes/s  ({events} events)")
+    print(f"evaluator / bare : {bare_s / eval_s:.2f}x the bare loop's rate")
+    short = fixes[: args.terminals * 5]
+    per_5 = memory_per_terminal(site, index, short, args.terminals)
+    per_all = memory_per_terminal(site, index, fixes, args.terminals)
+    print(f"memory/terminal  : {per_5:,.0f} B after 5 s, {per_all:,.0f} B after {args.seconds} s (flat = grows with terminals, not fixes)")
+
+
+if __name__ == "__main__":
+    main()
