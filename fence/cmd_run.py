@@ -90,7 +90,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"fence run: cannot start: {exc}", file=sys.stderr)
         return 1
     log.info("engine running on %s (%d inputs, %d outputs)", site.name, len(sources), len(cfg.outputs))
-    console = start_console(site, cfg, engine)
+    try:
+        console = start_console(site, cfg, engine)
+    except (ConfigError, OSError) as exc:
+        print(f"fence run: console: {exc}", file=sys.stderr)
+        engine.stop()
+        return 2
     while not stop.wait(0.5):
         if not engine.alive:
             log.error("evaluator thread ended unexpectedly")
@@ -103,12 +108,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def start_console(site: Site, cfg: EngineConfig, engine: Engine) -> Any:
-    """Start the operator console when ``[console]`` is configured and the console exists."""
+    """Start the operator console when ``[console]`` is configured; returns its server."""
     if cfg.console is None:
         return None
+    from fence.console.config import ConsoleConfig, ConsoleConfigError
+    from fence.console.live import start_console as start
+
     try:
-        from fence.console.embed import start_embedded
-    except ImportError:
-        log.warning("[console] is configured but this build has no console")
-        return None
-    return start_embedded(site, cfg.source, cfg.console, engine.store, engine.view, cfg.tracks.dir)
+        config = ConsoleConfig.from_section(cfg.console, cfg.source.parent, str(cfg.source))
+    except ConsoleConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    server = start(config, site, engine.index, engine.store, engine.view, cfg.tracks.dir)
+    log.info("operator console on %s", server.url)
+    return server

@@ -64,6 +64,10 @@ Deliver = Callable[[SourceItem], None]
 EventsCallback = Callable[[Sequence[EventRecord]], None]
 
 
+VIEW_EVERY_S = 0.25
+"""How often the evaluator thread refreshes the operators' view while fixes flow."""
+
+
 class Source(Protocol):
     """An input (gnss.sources): starts its own threads and calls ``deliver`` per item."""
 
@@ -145,6 +149,7 @@ class Engine:
         self._eval_thread = threading.Thread(target=self._eval_loop, name="evaluator", daemon=True)
         self._tick_thread = threading.Thread(target=self._tick_loop, name="ticker", daemon=True)
         self._view: EvaluatorView = self.evaluator.view()
+        self._view_at = 0.0
         self._seen_unregistered: set[str] = set()
         self._verdicts: dict[str, int] = {}
         self.workers: list[SinkWorker] = []
@@ -276,7 +281,10 @@ class Engine:
                     started = time.perf_counter()
                     self._apply_fix(item.fix, item.rx_ms)
                     self._applied = item.position
-                    self.metrics.observe_step(time.perf_counter() - started)
+                    done = time.perf_counter()
+                    self.metrics.observe_step(done - started)
+                    if done - self._view_at >= VIEW_EVERY_S:
+                        self._refresh_view()
                 else:
                     self._apply_tick(item.now_ms)
             except Exception:  # a bug in one step must not stop the engine
@@ -290,8 +298,7 @@ class Engine:
     def _apply_tick(self, now_ms: int) -> None:
         if self.evaluator.clock_ms is not None:
             self._store_events(self.evaluator.advance_to(now_ms))
-        view = self.evaluator.view()
-        self._view = view
+        view = self._refresh_view()
         self.board.set_occupancy({z.id: z.count for z in view.zones}, view.clock_ms or now_ms)
         for verdict, n in self.evaluator.verdicts.items():
             if not verdict.accepted:
@@ -299,6 +306,11 @@ class Engine:
         if now_ms >= self._snapshot_due_ms:
             self._save_snapshot()
             self._snapshot_due_ms = now_ms + int(self.cfg.runtime.snapshot_s * 1000)
+
+    def _refresh_view(self) -> EvaluatorView:
+        self._view = self.evaluator.view()
+        self._view_at = time.perf_counter()
+        return self._view
 
     def _records(self, events: Sequence[Event]) -> list[EventRecord]:
         records = []
@@ -345,7 +357,7 @@ class Engine:
     # -- read side (console, health) ----------------------------------------------------
 
     def view(self) -> EvaluatorView:
-        """The evaluator's state as of the last tick (about a second old at most)."""
+        """The evaluator's state, at most about a quarter second old (thread-safe)."""
         return self._view
 
     def _gauges(self) -> str:
