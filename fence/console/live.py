@@ -72,7 +72,7 @@ def _terminal_row(t: TerminalView) -> list[Any]:
 
 
 def _zone_row(z: ZoneView) -> list[Any]:
-    """Compact wire form: [id, count, counted members, overcrowded, undermanned]."""
+    """Compact wire form: [id, count, members, overcrowded, undermanned]."""
     return [z.id, z.count, list(z.members), 1 if z.overcrowded else 0, 1 if z.undermanned else 0]
 
 
@@ -298,7 +298,6 @@ class InProcessBackend:
         return {
             "zone": zone,
             "count": None if live is None else live.count,
-            "counted": [] if live is None else list(live.members),
             "inside": inside,
             "events": self.query_events(EventQuery(zone=zone_id, limit=20)),
         }

@@ -355,6 +355,10 @@ function renderZoneTable() {
   }).join("");
   if (S.selectedZone) showZone(S.selectedZone, false);
 }
+function counted(z, t) {
+  const info = S.termInfo.get(t.id);
+  return t.online && z.count_kinds.includes(info ? info.kind : "person");
+}
 async function showZone(id, fetchEvents = true) {
   const z = S.zonesById.get(id);
   if (!z) return;
@@ -374,7 +378,7 @@ async function showZone(id, fetchEvents = true) {
     <dt>limits</dt><dd>${esc(limitsText(z))}</dd></dl>
     <div class="occ-bar ${barCls}"><div></div></div>
     <b>Inside (${inside.length})</b>
-    <ul id="zone-inside">${inside.map((t) => `<li><a data-term="${esc(t.id)}">${esc(termName(t.id))}</a> <span class="muted">${esc(t.id)}${t.online ? "" : " · offline"}${live.members.includes(t.id) ? "" : " · not counted"}</span></li>`).join("") || '<li class="muted">nobody</li>'}</ul>
+    <ul id="zone-inside">${inside.map((t) => `<li><a data-term="${esc(t.id)}">${esc(termName(t.id))}</a> <span class="muted">${esc(t.id)}${t.online ? "" : " · offline"}${counted(z, t) ? "" : " · not counted"}</span></li>`).join("") || '<li class="muted">nobody</li>'}</ul>
     ${events}`;
   detail.querySelector(".occ-bar > div").style.width = Math.min(100, (100 * live.count) / limit) + "%";
   if (changed) { for (const tr of $("zone-rows").children) tr.classList.toggle("sel", tr.dataset.zone === id); S.dirty = true; }
