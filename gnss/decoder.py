@@ -21,10 +21,8 @@ from gnss.sentences import (
     read_gga,
     read_gll,
     read_gns,
-    read_gsa,
     read_gst,
     read_rmc,
-    read_vtg,
     read_zda,
 )
 
@@ -38,9 +36,9 @@ READERS: dict[bytes, tuple[Reader, bool]] = {
     b"GLL": (read_gll, True),
     b"GST": (read_gst, True),
     b"ZDA": (read_zda, True),
-    b"VTG": (read_vtg, False),
-    b"GSA": (read_gsa, False),
 }
+# Untimed sentences read only when their epoch lacks what they give (see EpochAssembler.defer).
+DEFERRED: frozenset[bytes] = frozenset((b"VTG", b"GSA"))
 
 
 class NmeaDecoder:
@@ -52,27 +50,19 @@ class NmeaDecoder:
         if not terminal:
             raise ValueError("terminal id is empty")
         self.terminal = terminal
-        self._framer = Framer(terminal)
+        self._framer = Framer(terminal, frozenset(READERS) | DEFERRED)
         self._epochs = EpochAssembler(terminal)
 
     def feed(self, data: bytes) -> list[Fix | DecodeError]:
         """Decode more bytes; returns the fixes completed and the errors found, in order."""
         out: list[Output] = []
-        for item in self._framer.feed(data):
-            if type(item) is bytes:
-                self._sentence(item, out)
-            else:
-                out.append(item)  # type: ignore[arg-type]
+        self._decode(self._framer.feed(data), out)
         return out
 
     def flush(self) -> list[Fix | DecodeError]:
         """End of stream: decode a last unterminated sentence and emit the pending epoch."""
         out: list[Output] = []
-        for item in self._framer.flush():
-            if type(item) is bytes:
-                self._sentence(item, out)
-            else:
-                out.append(item)  # type: ignore[arg-type]
+        self._decode(self._framer.flush(), out)
         self._epochs.flush(out)
         return out
 
@@ -82,27 +72,32 @@ class NmeaDecoder:
         closer = self._epochs.closer
         return None if closer is None else closer.decode("ascii")
 
-    def _sentence(self, body: bytes, out: list[Output]) -> None:
-        comma = body.find(b",")
-        if comma != 5 or body[0] == 0x50:  # not a 5-letter address, or proprietary $P...
-            return
-        entry = READERS.get(body[2:5])
-        if entry is None:
-            return
-        reader, timed = entry
-        try:
-            rec = reader(body[6:].split(b","))
-        except FieldError as exc:
-            text = body.decode("ascii", errors="backslashreplace")
-            out.append(DecodeError(DecodeErrorKind.BAD_FIELD, f"{exc}: ${text}", self.terminal))
-            return
-        if timed:
-            tod = rec[0]
-            if tod is None:
-                return
-            self._epochs.add(body[:5], tod, rec, out)  # type: ignore[arg-type]
-        else:
-            self._epochs.add(body[:5], None, rec, out)
+    def _decode(self, items: list[bytes | DecodeError], out: list[Output]) -> None:
+        """Read each sentence body into a record and hand it to the epoch assembler."""
+        epochs = self._epochs
+        for body in items:
+            if type(body) is not bytes:
+                out.append(body)  # type: ignore[arg-type]
+                continue
+            if body.find(b",") != 5 or body[0] == 0x50:  # no 5-letter address, or $P...
+                continue
+            kind = body[2:5]
+            entry = READERS.get(kind)
+            if entry is None:
+                if kind in DEFERRED:
+                    epochs.defer(body[:5], body, out)
+                continue
+            reader, timed = entry
+            try:
+                rec = reader(body[6:].split(b","))
+            except FieldError as exc:
+                text = body.decode("ascii", errors="backslashreplace")
+                out.append(DecodeError(DecodeErrorKind.BAD_FIELD, f"{exc}: ${text}", self.terminal))
+                continue
+            if not timed:
+                epochs.add(body[:5], None, rec, out)
+            elif rec[0] is not None:  # a position report without time cannot be placed
+                epochs.add(body[:5], rec[0], rec, out)  # type: ignore[arg-type]
 
 
 def decode_bytes(terminal: str, data: bytes) -> list[Fix | DecodeError]:

@@ -28,11 +28,25 @@ Rules (docs/gnss.md explains the choices):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from gnss.civil import MS_PER_DAY, nearest_instant
 from gnss.errors import DecodeError, DecodeErrorKind
 from gnss.fix import Fix, FixValueError
-from gnss.sentences import Gga, Gll, Gns, Gsa, Gst, Record, Rmc, Vtg, Zda
+from gnss.sentences import (
+    FieldError,
+    Gga,
+    Gll,
+    Gns,
+    Gsa,
+    Gst,
+    Record,
+    Rmc,
+    Vtg,
+    Zda,
+    read_gsa,
+    read_vtg,
+)
 
 MAX_UNDATED_EPOCHS = 30
 
@@ -71,6 +85,7 @@ class _Epoch:
         "course_deg",
         "course_rank",
         "acc_m",
+        "deferred",
     )
 
     def __init__(self, tod_ms: int | None) -> None:
@@ -96,6 +111,7 @@ class _Epoch:
         self.course_deg: float | None = None
         self.course_rank = 0
         self.acc_m: float | None = None
+        self.deferred: list[bytes] = []
 
     def quality(self) -> int:
         """The epoch's quality by source preference."""
@@ -148,6 +164,25 @@ class _Epoch:
                 self.day = rec.day
         elif type(rec) is Gsa:
             self._extras(1, None, rec.hdop, None)
+
+    def resolve_deferred(self, terminal: str, out: list[Output]) -> None:
+        """Read the deferred VTG/GSA sentences whose values the epoch still lacks."""
+        for body in self.deferred:
+            kind = body[2:5]
+            if kind == b"VTG":
+                if self.speed_mps is not None and self.course_deg is not None:
+                    continue
+                reader: Callable[[list[bytes]], Record] = read_vtg
+            elif self.hdop is None:
+                reader = read_gsa
+            else:
+                continue
+            try:
+                self.merge(reader(body[6:].split(b",")))
+            except FieldError as exc:
+                text = body.decode("ascii", errors="backslashreplace")
+                out.append(DecodeError(DecodeErrorKind.BAD_FIELD, f"{exc}: ${text}", terminal))
+        self.deferred = []
 
     def _extras(self, rank: int, alt_m: float | None, hdop: float | None, sats: int | None) -> None:
         if alt_m is not None and rank >= self.alt_rank:
@@ -217,6 +252,23 @@ class EpochAssembler:
 
     def add(self, address: bytes, tod_ms: int | None, rec: Record, out: list[Output]) -> None:
         """Add one sentence (its address, time of day and record); fixes go to ``out``."""
+        cur = self._target(address, tod_ms, out)
+        if cur is not None:
+            cur.merge(rec)
+            if address == self._closer and not cur.emitted and cur.tod_ms is not None:
+                self._close(cur, out)
+
+    def defer(self, address: bytes, body: bytes, out: list[Output]) -> None:
+        """Add an untimed sentence (VTG, GSA) whose fields are read only if the epoch
+        lacks what it gives (speed and course, HDOP) when the epoch is closed."""
+        cur = self._target(address, None, out)
+        if cur is not None:
+            cur.deferred.append(body)
+            if address == self._closer and not cur.emitted and cur.tod_ms is not None:
+                self._close(cur, out)
+
+    def _target(self, address: bytes, tod_ms: int | None, out: list[Output]) -> _Epoch | None:
+        """The epoch a sentence belongs to (closing the previous one), None to drop it."""
         if tod_ms is not None and tod_ms != self._cycle_tod:
             self._learn()
             self._cycle_tod = tod_ms
@@ -233,7 +285,7 @@ class EpochAssembler:
         elif cur.tod_ms is None:
             if tod_ms == self._done_tod:
                 self._closer = None
-                return
+                return None
             cur.tod_ms = tod_ms
         elif cur.tod_ms != tod_ms:
             if not cur.emitted:
@@ -241,10 +293,8 @@ class EpochAssembler:
             cur = self._cur = _Epoch(tod_ms)
         elif cur.emitted:
             self._closer = None
-            return
-        cur.merge(rec)
-        if address == self._closer and not cur.emitted and cur.tod_ms is not None:
-            self._close(cur, out)
+            return None
+        return cur
 
     def _learn(self) -> None:
         """A new time of day: the previous sentence closed the cycle that just ended."""
@@ -277,6 +327,8 @@ class EpochAssembler:
         self._done_tod = epoch.tod_ms
         if not epoch.reported or epoch.tod_ms is None:
             return
+        if epoch.deferred:
+            epoch.resolve_deferred(self._terminal, out)
         if epoch.day is not None:
             t_ms = epoch.day * MS_PER_DAY + epoch.tod_ms
             if self._held:

@@ -35,6 +35,7 @@ proprietary sentences are longer, the corpus holds 131)."""
 _RUN = re.compile(rb"\$[\x20-\x23\x25-\x7e]*+")
 _PRINTABLE = re.compile(rb"[\x20-\x23\x25-\x7e]*+")
 _ADDRESS = re.compile(rb"[A-Z][A-Z0-9]{1,9},")
+_CLEAN = bytes(range(0x20, 0x7F)) + b"\r\n"
 _HEX_DIGITS = "0123456789ABCDEFabcdef"
 _HEX: dict[bytes, int] = {
     (a + b).encode(): int(a + b, 16) for a in _HEX_DIGITS for b in _HEX_DIGITS
@@ -67,10 +68,12 @@ class Framer:
     The framer keeps only the unfinished tail of the stream (at most one sentence).
     """
 
-    __slots__ = ("_terminal", "_tail", "_skipping", "_lines_before")
+    __slots__ = ("_terminal", "_keep", "_tail", "_skipping", "_lines_before")
 
-    def __init__(self, terminal: str) -> None:
+    def __init__(self, terminal: str, keep: frozenset[bytes] | None = None) -> None:
+        """``keep``: sentence types (``b"GGA"``...) to return; others are checked and dropped."""
         self._terminal = terminal
+        self._keep = keep
         self._tail = b""
         self._skipping = False
         self._lines_before = 0
@@ -94,9 +97,52 @@ class Framer:
             data = self._resume_skip(data)
             if not data:
                 return []
-        buf = self._tail + data if self._tail else data
-        self._tail = b""
+        if self._tail:
+            buf = self._tail + data
+            self._tail = b""
+        else:
+            buf = data
+            if buf.endswith(b"\n") and not buf.translate(None, _CLEAN):
+                fast = self._scan_clean(buf)
+                if fast is not None:
+                    return fast
         return self._scan(buf, final=False)
+
+    def _scan_clean(self, buf: bytes) -> list[Item] | None:
+        """Fast path for the usual chunk: whole lines, each one ``$...*hh`` + CRLF or LF.
+
+        Returns None as soon as anything is unusual; ``_scan`` then does the general
+        work, so both paths give the same result.
+        """
+        if buf.count(b"\r") != buf.count(b"\r\n"):
+            return None
+        lines = buf.split(b"\n")
+        lines.pop()
+        if buf.count(b"$") != len(lines):
+            return None
+        keep = self._keep
+        out: list[Item] = []
+        px: bytes | None = None
+        off = 0
+        for line in lines:
+            end = len(line)
+            if end and line[-1] == _CR:
+                end -= 1
+            if end < 8 or line[0] != _DOLLAR or end - 1 > MAX_SENTENCE_BYTES:
+                return None
+            if keep is None or line[3:6] in keep:
+                star = end - 3
+                if line[star] != _STAR:
+                    return None
+                expected = _HEX.get(line[star + 1 : end])
+                if px is None:
+                    px = prefix_xor(buf)
+                if expected is None or px[off + star - 1] ^ px[off] != expected:
+                    return None
+                out.append(line[1:star])
+            off += len(line) + 1
+        self._lines_before += len(lines)
+        return out
 
     def flush(self) -> list[Item]:
         """End of stream: a last sentence without line end is complete; state is reset."""
@@ -113,6 +159,7 @@ class Framer:
         n = len(buf)
         consumed = n
         skip_until = -1
+        keep = self._keep
         for m in _RUN.finditer(buf):
             s = m.start()
             if s < skip_until:
@@ -128,9 +175,17 @@ class Framer:
                 consumed = s
                 break
             end_byte = buf[e] if e < n else _LF
-            if end_byte in (_CR, _LF):
+            if end_byte in (13, 10):  # CR or LF
+                star = e - 3
+                if keep is not None and star > s + 6 and buf[s + 3 : s + 6] not in keep:
+                    continue  # a sentence type nobody reads: not even its checksum matters
                 if px is None:
                     px = prefix_xor(buf)
+                if star > s and buf[star] == _STAR:
+                    expected = _HEX.get(buf[star + 1 : e])
+                    if expected is not None and px[star - 1] ^ px[s] == expected:
+                        out.append(buf[s + 1 : star])
+                        continue
                 self._complete(buf, s, e, px, out)
             elif e - s > 1 and looks_like_sentence(buf, s + 1):
                 if end_byte == _DOLLAR:
@@ -170,7 +225,8 @@ class Framer:
             if expected is not None:
                 actual = px[star - 1] ^ px[s]
                 if actual == expected:
-                    out.append(buf[s + 1 : star])
+                    if self._keep is None or buf[s + 3 : s + 6] in self._keep:
+                        out.append(buf[s + 1 : star])
                 else:
                     out.append(
                         self._error(

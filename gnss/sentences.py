@@ -9,6 +9,7 @@ are truncated, as the contract says for instants).
 
 from __future__ import annotations
 
+from math import isfinite
 from typing import NamedTuple
 
 from gnss.civil import days_from_civil, valid_date
@@ -130,10 +131,36 @@ def field(fields: list[bytes], index: int) -> bytes:
     return fields[index] if index < len(fields) else b""
 
 
+def padded(fields: list[bytes], size: int) -> list[bytes]:
+    """``fields`` extended with empty fields to at least ``size`` (short sentences)."""
+    if len(fields) >= size:
+        return fields
+    return fields + [b""] * (size - len(fields))
+
+
+_TOD_CACHE: dict[bytes, int] = {}
+_TOD_CACHE_MAX = 4096
+
+
 def time_of_day(raw: bytes) -> int | None:
-    """``hhmmss[.sss]`` -> milliseconds since midnight (None when empty)."""
+    """``hhmmss[.sss]`` -> milliseconds since midnight (None when empty).
+
+    Several sentences of an epoch (and of many terminals at once) carry the same time
+    text, so recent results are remembered (a pure function: the cache is bounded).
+    """
     if not raw:
         return None
+    cached = _TOD_CACHE.get(raw)
+    if cached is not None:
+        return cached
+    tod = _parse_time_of_day(raw)
+    if len(_TOD_CACHE) >= _TOD_CACHE_MAX:
+        _TOD_CACHE.clear()
+    _TOD_CACHE[raw] = tod
+    return tod
+
+
+def _parse_time_of_day(raw: bytes) -> int:
     if len(raw) < 6 or not raw[:6].isdigit() or (len(raw) > 6 and raw[6] != 0x2E):
         raise FieldError(f"time {raw!r} is not hhmmss.ss")
     hh = int(raw[0:2])
@@ -178,9 +205,9 @@ def coordinate(raw: bytes, hemi: bytes, limit: int, name: str) -> float | None:
 
 
 def position(fields: list[bytes], at: int) -> tuple[float | None, float | None]:
-    """Latitude and longitude from the four fields starting at ``at``; both or neither."""
-    lat = coordinate(field(fields, at), field(fields, at + 1), 90, "latitude")
-    lon = coordinate(field(fields, at + 2), field(fields, at + 3), 180, "longitude")
+    """Latitude and longitude from the four fields starting at ``at`` (padded); both or neither."""
+    lat = coordinate(fields[at], fields[at + 1], 90, "latitude")
+    lon = coordinate(fields[at + 2], fields[at + 3], 180, "longitude")
     if lat is None or lon is None:
         return None, None
     return lat, lon
@@ -194,7 +221,7 @@ def number(raw: bytes, name: str) -> float | None:
         value = float(raw)
     except ValueError:
         raise FieldError(f"{name} {raw!r} is not a number") from None
-    if value != value or value in (float("inf"), float("-inf")):
+    if not isfinite(value):
         raise FieldError(f"{name} {raw!r} is not finite")
     return value
 
@@ -231,8 +258,9 @@ def rmc_date(raw: bytes) -> int | None:
 
 def read_gga(f: list[bytes]) -> Gga:
     """GGA fields: time, lat, N/S, lon, E/W, quality, sats, HDOP, alt, M, sep, M, age, station."""
+    f = padded(f, 9)
     lat, lon = position(f, 1)
-    quality_raw = field(f, 5)
+    quality_raw = f[5]
     quality: int | None = None
     if quality_raw:
         if len(quality_raw) != 1 or not quality_raw.isdigit():
@@ -243,21 +271,23 @@ def read_gga(f: list[bytes]) -> Gga:
         lat,
         lon,
         quality,
-        count(field(f, 6), "satellites"),
-        number(field(f, 7), "HDOP"),
-        number(field(f, 8), "altitude"),
+        count(f[6], "satellites"),
+        number(f[7], "HDOP"),
+        number(f[8], "altitude"),
     )
 
 
 def read_rmc(f: list[bytes]) -> Rmc:
     """RMC fields: time, status, lat, N/S, lon, E/W, knots, course, ddmmyy, var, E/W, mode[, nav]."""
-    status = field(f, 1)
-    if status not in (b"A", b"V"):
+    f = padded(f, 12)
+    status = f[1]
+    if status != b"A" and status != b"V":
         raise FieldError(f"RMC status {status!r} is not A/V")
     valid = status == b"A"
     lat, lon = position(f, 2)
-    knots = number(field(f, 6), "speed")
-    mode = field(f, 11)
+    knots = number(f[6], "speed")
+    mode = f[11]
+    quality: int
     if not valid:
         quality = Quality.INVALID
     elif mode:
@@ -270,8 +300,8 @@ def read_rmc(f: list[bytes]) -> Rmc:
         lat,
         lon,
         None if knots is None else knots * MPS_PER_KNOT,
-        number(field(f, 7), "course"),
-        rmc_date(field(f, 8)),
+        number(f[7], "course"),
+        rmc_date(f[8]),
         quality,
     )
 
@@ -292,33 +322,36 @@ def gns_quality(mode: bytes) -> int:
 
 def read_gns(f: list[bytes]) -> Gns:
     """GNS fields: time, lat, N/S, lon, E/W, mode letters, sats, HDOP, alt, sep, age, station."""
+    f = padded(f, 9)
     lat, lon = position(f, 1)
     return Gns(
         time_of_day(f[0]),
         lat,
         lon,
-        gns_quality(field(f, 5)),
-        count(field(f, 6), "satellites"),
-        number(field(f, 7), "HDOP"),
-        number(field(f, 8), "altitude"),
+        gns_quality(f[5]),
+        count(f[6], "satellites"),
+        number(f[7], "HDOP"),
+        number(f[8], "altitude"),
     )
 
 
 def read_gll(f: list[bytes]) -> Gll:
     """GLL fields: lat, N/S, lon, E/W, time, status[, mode]."""
+    f = padded(f, 7)
     lat, lon = position(f, 0)
-    status = field(f, 5)
+    status = f[5]
     if status not in (b"A", b"V"):
         raise FieldError(f"GLL status {status!r} is not A/V")
     valid = status == b"A"
-    mode = field(f, 6)
+    mode = f[6]
+    quality: int
     if not valid:
         quality = Quality.INVALID
     elif mode:
         quality = mode_quality(mode)
     else:
         quality = Quality.SINGLE
-    return Gll(time_of_day(field(f, 4)), valid, lat, lon, quality)
+    return Gll(time_of_day(f[4]), valid, lat, lon, quality)
 
 
 def read_vtg(f: list[bytes]) -> Vtg:
@@ -337,7 +370,8 @@ def read_vtg(f: list[bytes]) -> Vtg:
 
 def read_gst(f: list[bytes]) -> Gst:
     """GST fields: time, rms, major, minor, orientation, lat sd, lon sd, alt sd."""
-    return Gst(time_of_day(f[0]), number(field(f, 5), "latitude sd"), number(field(f, 6), "longitude sd"))
+    f = padded(f, 7)
+    return Gst(time_of_day(f[0]), number(f[5], "latitude sd"), number(f[6], "longitude sd"))
 
 
 def read_zda(f: list[bytes]) -> Zda:
