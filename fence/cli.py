@@ -16,6 +16,7 @@ COMMANDS: tuple[str, ...] = (
     "fence.cmd_decode",
     "fence.cmd_run",
     "fence.cmd_events",
+    "fence.cmd_demo",
     "fence.cmd_users",
     "fence.cmd_replay",
 )

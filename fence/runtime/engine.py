@@ -152,6 +152,8 @@ class Engine:
         self._view_at = 0.0
         self._seen_unregistered: set[str] = set()
         self._verdicts: dict[str, int] = {}
+        self._logged: dict[tuple[str, str], int] = {}
+        self._log_lock = threading.Lock()
         self.workers: list[SinkWorker] = []
         self.http: HealthServer | None = None
         self.metrics.add_gauges(self._gauges)
@@ -239,7 +241,7 @@ class Engine:
         """Accept one item: returns once a fix is recorded (durable against a process kill)."""
         if isinstance(item, DecodeError):
             self.metrics.inc(m.DECODE_ERRORS, item.kind.value)
-            log.warning("input %s: %s", source_name, item)
+            self._log_limited((source_name, item.kind.value), f"input {source_name}: {item}")
             return
         if not self._accepting:
             raise EngineError("engine is not accepting fixes (not started or stopping)")
@@ -255,6 +257,13 @@ class Engine:
                 self._seen_unregistered.add(item.terminal)
                 log.warning("input %s: fix from unregistered terminal %r (handled as a person"
                             " with no roles)", source_name, item.terminal)
+
+    def _log_limited(self, key: tuple[str, str], message: str) -> None:
+        """Log the first three of a kind, then every thousandth (all are counted)."""
+        with self._log_lock:
+            n = self._logged[key] = self._logged.get(key, 0) + 1
+        if n <= 3 or n % 1000 == 0:
+            log.warning("%s (%d of this kind so far)", message, n)
 
     def _next_rx(self) -> int:
         """The runtime clock, never going back (call with the lock held)."""
