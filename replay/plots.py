@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.transforms as transforms  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.patches import Polygon as PolygonPatch  # noqa: E402
 from shapely.geometry import MultiPolygon, Polygon  # noqa: E402
@@ -43,6 +44,7 @@ TYPE_MARKERS: dict[EventType, str] = {
     EventType.STILLNESS: "o",
     EventType.OFFLINE: "^",
 }
+MARKER_SHIFT_PT = {EventType.OVERCROWDING: -6.0, EventType.UNDERMANNING: 6.0}
 ACCESS_COLOURS = {Access.OPEN: "#2b8cbe", Access.RESTRICTED: "#e34a33"}
 MAX_OCCUPANCY_PANELS = 16
 MAX_TIMELINE_ROWS = 60
@@ -74,8 +76,8 @@ def _draw_zone(ax: Any, zone: Zone) -> None:
             ax.add_patch(PolygonPatch(list(hole.coords), closed=True, facecolor="white",
                                       edgecolor=colour, lw=0.8))
     point = zone.geometry.representative_point()
-    ax.annotate(zone.id, (point.x, point.y), ha="center", va="center", fontsize=7,
-                color="#222222", weight="bold")
+    ax.annotate(zone.id, (point.x, point.y), xytext=(0, 9), textcoords="offset points",
+                ha="center", va="bottom", fontsize=7, color="#222222", weight="bold")
 
 
 def plot_map(obs: ReportObserver, path: Path) -> Path:
@@ -92,8 +94,11 @@ def plot_map(obs: ReportObserver, path: Path) -> Path:
     for etype in EventType:
         marks = [m for m in obs.markers if m.type is etype]
         if marks:
+            # zone-level raises sit on the zone's point: shift them apart to stay visible
+            shift = transforms.offset_copy(ax.transData, fig=fig, units="points",
+                                           x=MARKER_SHIFT_PT.get(etype, 0.0), y=0.0)
             ax.scatter([m.lon for m in marks], [m.lat for m in marks], s=36, zorder=5,
-                       marker=TYPE_MARKERS[etype], color=TYPE_COLOURS[etype],
+                       marker=TYPE_MARKERS[etype], color=TYPE_COLOURS[etype], transform=shift,
                        edgecolors="black", linewidths=0.4, label=f"{etype.value} raised ({len(marks)})")
     handles, _ = ax.get_legend_handles_labels()
     handles += [Patch(facecolor=c, alpha=0.4, label=f"{a.value} zone") for a, c in ACCESS_COLOURS.items()]
