@@ -255,8 +255,8 @@ class EpochAssembler:
         cur = self._target(address, tod_ms, out)
         if cur is not None:
             cur.merge(rec)
-            if address == self._closer and not cur.emitted and cur.tod_ms is not None:
-                self._close(cur, out)
+            if address == self._closer:
+                self._close_early(cur, out)
 
     def defer(self, address: bytes, body: bytes, out: list[Output]) -> None:
         """Add an untimed sentence (VTG, GSA) whose fields are read only if the epoch
@@ -264,8 +264,17 @@ class EpochAssembler:
         cur = self._target(address, None, out)
         if cur is not None:
             cur.deferred.append(body)
-            if address == self._closer and not cur.emitted and cur.tod_ms is not None:
-                self._close(cur, out)
+            if address == self._closer:
+                self._close_early(cur, out)
+
+    def _close_early(self, cur: _Epoch, out: list[Output]) -> None:
+        """The learned closer arrived: emit now, unless the epoch cannot be dated yet
+        (then a later sentence of the epoch may still bring the date)."""
+        if cur.emitted or cur.tod_ms is None:
+            return
+        if cur.day is None and self._ref_ms is None:
+            return
+        self._close(cur, out)
 
     def _target(self, address: bytes, tod_ms: int | None, out: list[Output]) -> _Epoch | None:
         """The epoch a sentence belongs to (closing the previous one), None to drop it."""
