@@ -39,7 +39,7 @@ def _rect(x0: float, y0: float, x1: float, y1: float) -> list[list[list[float]]]
     return [[list(p) for p in ring]]
 
 
-def write_site(folder: Path, console_extra: str = "") -> Path:
+def write_site(folder: Path, console_extra: str = "", update_ms: int = 200) -> Path:
     """A three-zone site (restricted tank farm, open yard with max 2, open gate) and config."""
     folder.mkdir(parents=True, exist_ok=True)
     features = [
@@ -69,7 +69,7 @@ def write_site(folder: Path, console_extra: str = "") -> Path:
         "[defaults]\nstill_s = 0\noffline_after_s = 30\n"
         '[store]\npath = "var/events.db"\n[tracks]\ndir = "var/tracks"\n'
         '[runtime]\nstate_dir = "var/state"\ntick_s = 0.2\n'
-        f'[console]\nlisten = "127.0.0.1:0"\nupdate_ms = 200\n{console_extra}',
+        f'[console]\nlisten = "127.0.0.1:0"\nupdate_ms = {update_ms}\n{console_extra}',
         encoding="utf-8",
     )
     return toml
@@ -108,9 +108,9 @@ def add_users(path: Path) -> None:
 
 
 @contextmanager
-def running_rig(folder: Path, console_extra: str = "") -> Iterator[Rig]:
+def running_rig(folder: Path, console_extra: str = "", update_ms: int = 200) -> Iterator[Rig]:
     """Start engine + console on a fresh site; stop both after."""
-    toml = write_site(folder, console_extra)
+    toml = write_site(folder, console_extra, update_ms)
     site = load_site(toml)
     cfg = engine_config(site.sections, toml, site.name)
     config = ConsoleConfig.from_site(site)

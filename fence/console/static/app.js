@@ -162,7 +162,9 @@ function onMessage(raw) {
 }
 
 function setTerminalRow(r) {
-  S.terminals.set(r[0], { id: r[0], x: r[1], y: r[2], q: r[3], t: r[4], online: r[5] === 1, zones: r[6] });
+  const t = S.terminals.get(r[0]);
+  if (t === undefined) { S.terminals.set(r[0], { id: r[0], x: r[1], y: r[2], q: r[3], t: r[4], online: r[5] === 1, zones: r[6] }); return; }
+  t.x = r[1]; t.y = r[2]; t.q = r[3]; t.t = r[4]; t.online = r[5] === 1; t.zones = r[6];
 }
 function setZoneRow(r) { S.zoneLive.set(r[0], { count: r[1], members: r[2], over: r[3] === 1, under: r[4] === 1 }); }
 
@@ -236,7 +238,7 @@ function beep() {
     window.__fenceBeeps = (window.__fenceBeeps || 0) + 1;
   } catch (e) { /* audio unavailable */ }
 }
-function renderMute() { $("mute").textContent = S.muted ? "🔕 muted" : "🔔 sound on"; }
+function renderMute() { $("mute").textContent = S.muted ? "Sound: muted" : "Sound: on"; $("mute").classList.toggle("muted-btn", S.muted); }
 $("mute").addEventListener("click", () => {
   S.muted = !S.muted;
   localStorage.setItem("fence.muted", S.muted ? "1" : "0");
@@ -351,7 +353,7 @@ function renderZoneTable() {
   $("zone-rows").innerHTML = S.site.zones.map((z) => {
     const live = S.zoneLive.get(z.id);
     const cls = [live && live.over ? "over" : "", live && live.under ? "under" : "", S.selectedZone === z.id ? "sel" : ""].join(" ");
-    return `<tr data-zone="${esc(z.id)}" class="${cls}"><td>${esc(z.name)}${z.access === "restricted" ? " 🔒" : ""}</td><td class="count">${live ? live.count : 0}</td><td>${z.min_occupancy ?? "—"}</td><td>${z.max_occupancy ?? "—"}</td></tr>`;
+    return `<tr data-zone="${esc(z.id)}" class="${cls}"><td>${esc(z.name)}${z.access === "restricted" ? ' <span class="tag">restricted</span>' : ""}</td><td class="count">${live ? live.count : 0}</td><td>${z.min_occupancy ?? "—"}</td><td>${z.max_occupancy ?? "—"}</td></tr>`;
   }).join("");
   if (S.selectedZone) showZone(S.selectedZone, false);
 }
@@ -376,11 +378,12 @@ async function showZone(id, fetchEvents = true) {
     <dt>kind</dt><dd>${esc(z.kind || "—")}</dd>
     <dt>occupancy</dt><dd id="zone-occupancy"><b>${live.count}</b>${z.max_occupancy !== null ? " / max " + z.max_occupancy : ""}${z.min_occupancy !== null ? " · min " + z.min_occupancy : ""}${live.over ? " · OVERCROWDED" : ""}${live.under ? " · UNDERMANNED" : ""}</dd>
     <dt>limits</dt><dd>${esc(limitsText(z))}</dd></dl>
-    <div class="occ-bar ${barCls}"><div></div></div>
+    ${z.max_occupancy !== null ? `<div class="occ-bar ${barCls}"><div></div></div>` : ""}
     <b>Inside (${inside.length})</b>
     <ul id="zone-inside">${inside.map((t) => `<li><a data-term="${esc(t.id)}">${esc(termName(t.id))}</a> <span class="muted">${esc(t.id)}${t.online ? "" : " · offline"}${counted(z, t) ? "" : " · not counted"}</span></li>`).join("") || '<li class="muted">nobody</li>'}</ul>
     ${events}`;
-  detail.querySelector(".occ-bar > div").style.width = Math.min(100, (100 * live.count) / limit) + "%";
+  const bar = detail.querySelector(".occ-bar > div");
+  if (bar) bar.style.width = Math.min(100, (100 * live.count) / limit) + "%";
   if (changed) { for (const tr of $("zone-rows").children) tr.classList.toggle("sel", tr.dataset.zone === id); S.dirty = true; }
   if (fetchEvents) {
     try {
@@ -530,6 +533,45 @@ function draw() {
   }
   ctx.restore();
   ctx.setLineDash([]);
+  // recent track of the selected terminal
+  if (S.track && S.track.length > 1 && !S.replay) {
+    ctx.beginPath();
+    S.track.forEach(([, x, y], i) => { const [px, py] = toScreen(x, y); i ? ctx.lineTo(px, py) : ctx.moveTo(px, py); });
+    ctx.strokeStyle = "#ffd54f"; ctx.lineWidth = 2; ctx.stroke();
+  }
+  // terminals, batched by style: one path per (colour, shape, ring). With thousands on
+  // screen, plain squares without quality rings (much cheaper to rasterise).
+  const groups = new Map();
+  const alarmed = new Set();
+  for (const a of S.alarms.values()) if (a.terminal && a.severity === "critical") alarmed.add(a.terminal);
+  const visible = [];
+  for (const t of currentPositions()) {
+    if (t.x === null) continue;
+    const px = (t.x - view.cx) * view.scale + w / 2, py = h / 2 - (t.y - view.cy) * view.scale;
+    if (px < -10 || py < -10 || px > w + 10 || py > h + 10) continue;
+    visible.push(t, px, py);
+  }
+  const onScreen = visible.length / 3;
+  const dense = onScreen > 2500;
+  const r = dense ? 2 : view.scale > 1.5 ? 5 : view.scale > 0.4 ? 4 : 3;
+  const labels = [];
+  for (let i = 0; i < visible.length; i += 3) {
+    const t = visible[i], px = visible[i + 1], py = visible[i + 2];
+    const info = S.termInfo.get(t.id);
+    const kind = info ? info.kind : "person";
+    const key = markerStyle(t, info) + "|" + kind + "|" + (dense ? "" : t.online ? qualityRing(t.q) : "#3a414c");
+    let g = groups.get(key);
+    if (!g) { g = new Path2D(); groups.set(key, g); }
+    if (dense || kind === "vehicle") g.rect(px - r - 1, py - r - 1, 2 * r + 2, 2 * r + 2);
+    else { g.moveTo(px + r, py); g.arc(px, py, r, 0, 2 * Math.PI); }
+    if (alarmed.has(t.id) || t.id === S.selected || (!dense && view.scale > 3 && labels.length < 400)) labels.push([t, px, py]);
+  }
+  ctx.lineWidth = 1.6;
+  for (const [key, path] of groups) {
+    const [fill, , ring] = key.split("|");
+    ctx.fillStyle = fill; ctx.fill(path);
+    if (ring) { ctx.strokeStyle = ring; ctx.stroke(path); }
+  }
   // zone names
   ctx.font = "12px system-ui, sans-serif";
   ctx.textAlign = "center";
@@ -538,48 +580,17 @@ function draw() {
     let sx = 0, sy = 0; for (const [x, y] of b) { sx += x; sy += y; }
     const [px, py] = toScreen(sx / b.length, sy / b.length);
     const live = S.zoneLive.get(zp.zone.id);
-    ctx.fillStyle = "rgba(230,233,239,.85)";
-    ctx.fillText(`${zp.zone.name}${live ? " · " + live.count : ""}`, px, py);
-  }
-  // recent track of the selected terminal
-  if (S.track && S.track.length > 1 && !S.replay) {
-    ctx.beginPath();
-    S.track.forEach(([, x, y], i) => { const [px, py] = toScreen(x, y); i ? ctx.lineTo(px, py) : ctx.moveTo(px, py); });
-    ctx.strokeStyle = "#ffd54f"; ctx.lineWidth = 2; ctx.stroke();
-  }
-  // terminals, batched by style: one path per (colour, shape, ring)
-  const groups = new Map();
-  const alarmed = new Set();
-  for (const a of S.alarms.values()) if (a.terminal && a.severity === "critical") alarmed.add(a.terminal);
-  const r = view.scale > 1.5 ? 5 : view.scale > 0.4 ? 4 : 3;
-  let onScreen = 0;
-  const labels = [];
-  for (const t of currentPositions()) {
-    if (t.x === null) continue;
-    const [px, py] = toScreen(t.x, t.y);
-    if (px < -10 || py < -10 || px > w + 10 || py > h + 10) continue;
-    onScreen++;
-    const info = S.termInfo.get(t.id);
-    const kind = info ? info.kind : "person";
-    const key = markerStyle(t, info) + "|" + kind + "|" + (t.online ? qualityRing(t.q) : "#3a414c");
-    let g = groups.get(key);
-    if (!g) { g = new Path2D(); groups.set(key, g); }
-    if (kind === "vehicle") g.rect(px - r - 1, py - r - 1, 2 * r + 2, 2 * r + 2);
-    else { g.moveTo(px + r, py); g.arc(px, py, r, 0, 2 * Math.PI); }
-    if (alarmed.has(t.id) || t.id === S.selected) labels.push([t, px, py]);
-    else if (view.scale > 3) labels.push([t, px, py]);
-  }
-  ctx.lineWidth = 1.6;
-  for (const [key, path] of groups) {
-    const [fill, , ring] = key.split("|");
-    ctx.fillStyle = fill; ctx.fill(path);
-    ctx.strokeStyle = ring; ctx.stroke(path);
+    const label = `${zp.zone.name}${live ? " · " + live.count : ""}`;
+    const tw = ctx.measureText(label).width;
+    ctx.fillStyle = "rgba(12,16,22,.75)"; ctx.fillRect(px - tw / 2 - 3, py - 12, tw + 6, 16);
+    ctx.fillStyle = "rgba(230,233,239,.95)";
+    ctx.fillText(label, px, py);
   }
   // halos and labels (few)
   ctx.textAlign = "left";
   ctx.font = "11px system-ui, sans-serif";
   const clock = S.replay ? S.replay.t : S.clockMs;
-  for (const [t, px, py] of labels.slice(0, 400)) {
+  for (const [t, px, py] of labels) {
     if (alarmed.has(t.id)) { ctx.beginPath(); ctx.arc(px, py, r + 5 + 2 * Math.sin(Date.now() / 150), 0, 2 * Math.PI); ctx.strokeStyle = "#ff4d3d"; ctx.lineWidth = 2; ctx.stroke(); }
     if (t.id === S.selected) { ctx.beginPath(); ctx.arc(px, py, r + 8, 0, 2 * Math.PI); ctx.strokeStyle = "#ffd54f"; ctx.lineWidth = 2; ctx.stroke(); }
     const age = !t.online && clock !== null && t.t !== null ? " (" + fmtAge(clock - t.t) + ")" : "";
