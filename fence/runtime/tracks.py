@@ -16,6 +16,7 @@ never acknowledged; ``repair_tail`` cuts it off before recovery reads the log.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -70,8 +71,75 @@ def track_name(rx_ms: int) -> str:
     return to_datetime(rx_ms).strftime("track-%Y%m%dT%H%M%SZ.jsonl")
 
 
+class _InstantText:
+    """``format_instant`` with the text of the last whole second cached (fixes arrive in
+    order, so consecutive calls share their second almost always)."""
+
+    __slots__ = ("_second", "_prefix")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(self, t_ms: int) -> str:
+        second, ms = divmod(t_ms, 1000)
+        if second != self._second:
+            self._second = second
+            self._prefix = format_instant(second * 1000)[:-4]
+        return f"{self._prefix}{ms:03d}Z"
+
+
+_T_TEXT = _InstantText()
+_RX_TEXT = _InstantText()
+_EXTRAS = (("acc", "acc_m"), ("alt", "alt_m"), ("hdop", "hdop"), ("sats", "sats"),
+           ("speed", "speed_mps"), ("course", "course_deg"))
+_TERMINAL_JSON: dict[str, str] = {}
+
+
+def _number(value: float | int | None) -> str:
+    """A number as ``json.dumps`` writes it."""
+    if value is None:
+        return "null"
+    if isinstance(value, float):
+        return _float_text(value)
+    return str(int(value))
+
+
+def _float_text(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value in (math.inf, -math.inf):
+        return "Infinity" if value > 0 else "-Infinity"
+    return repr(value)
+
+
 def track_line(fix: Fix, rx_ms: int) -> bytes:
-    """One recording line (with newline) for a fix that arrived at ``rx_ms``."""
+    """One recording line (with newline) for a fix that arrived at ``rx_ms``.
+
+    The same JSON object as ``fix_to_obj(fix)`` plus ``rx`` (checked by a property test),
+    written without the generic encoder: this is the hot path of every accepted fix.
+    Not thread-safe (the runtime calls it under its lock).
+    """
+    terminal = _TERMINAL_JSON.get(fix.terminal)
+    if terminal is None:
+        terminal = json.dumps(fix.terminal)
+        if len(_TERMINAL_JSON) < 100_000:
+            _TERMINAL_JSON[fix.terminal] = terminal
+    parts = [
+        '{"t": "', _T_TEXT(fix.t_ms), '", "terminal": ', terminal,
+        ', "lat": ', _number(fix.lat), ', "lon": ', _number(fix.lon),
+        ', "quality": ', str(int(fix.quality)),
+    ]
+    for key, attr in _EXTRAS:
+        value = getattr(fix, attr)
+        if value is not None:
+            parts += [', "', key, '": ', _number(value)]
+    parts += [', "rx": "', _RX_TEXT(rx_ms), '"}\n']
+    return "".join(parts).encode()
+
+
+def reference_track_line(fix: Fix, rx_ms: int) -> bytes:
+    """The recording line built with the generic encoder (what ``track_line`` must equal)."""
     obj = fix_to_obj(fix)
     obj["rx"] = format_instant(rx_ms)
     return (json.dumps(obj, separators=(", ", ": ")) + "\n").encode()

@@ -1,0 +1,94 @@
+"""Track recording: the fast line encoder, rotation, torn tails, reading after a position."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fence.runtime.tracks import (
+    FsyncPolicy,
+    TrackPosition,
+    TrackRecorder,
+    read_recording,
+    reference_track_line,
+    repair_tail,
+    track_files,
+    track_line,
+)
+from gnss.fix import Fix
+
+T0 = 1_795_881_185_925
+
+optional_float = st.none() | st.floats(allow_nan=False, allow_infinity=False, width=64)
+fixes = st.builds(
+    Fix,
+    t_ms=st.integers(0, 4_102_444_800_000),
+    terminal=st.text(min_size=1, max_size=12),
+    lat=st.just(None),
+    lon=st.just(None),
+    quality=st.integers(0, 9),
+    acc_m=optional_float,
+    alt_m=optional_float,
+    hdop=optional_float,
+    sats=st.none() | st.integers(0, 99),
+    speed_mps=optional_float,
+    course_deg=optional_float,
+) | st.builds(
+    Fix,
+    t_ms=st.integers(0, 4_102_444_800_000),
+    terminal=st.sampled_from(["W-017", "车-1", 'q"uote', "back\\slash"]),
+    lat=st.floats(-90, 90),
+    lon=st.floats(-180, 180),
+    quality=st.integers(0, 9),
+    acc_m=optional_float,
+)
+
+
+@settings(max_examples=400)
+@given(fix=fixes, rx_delta=st.integers(-5000, 5000))
+def test_fast_line_equals_generic_encoder(fix: Fix, rx_delta: int) -> None:
+    rx = max(0, fix.t_ms + rx_delta)
+    fast = track_line(fix, rx)
+    assert json.loads(fast) == json.loads(reference_track_line(fix, rx))
+    assert fast.endswith(b"\n") and fast.count(b"\n") == 1
+
+
+def _fix(i: int) -> Fix:
+    return Fix(T0 + i * 1000, f"W-{i % 3}", 40.65 + i * 1e-6, 111.5, 4, 0.02)
+
+
+def test_rotation_reading_and_positions(tmp_path: Path) -> None:
+    rec = TrackRecorder(tmp_path, rotate_bytes=600, rotate_s=3600, fsync=FsyncPolicy.ALWAYS)
+    positions = [rec.append(_fix(i), T0 + i * 1000 + 50) for i in range(20)]
+    rec.close()
+    files = track_files(tmp_path)
+    assert len(files) > 2
+    got = list(read_recording(tmp_path))
+    assert [r.fix for r in got] == [_fix(i) for i in range(20)]
+    assert [r.rx_ms for r in got] == [T0 + i * 1000 + 50 for i in range(20)]
+    assert [r.position for r in got] == positions
+    after = list(read_recording(tmp_path, positions[6]))
+    assert [r.fix for r in after] == [_fix(i) for i in range(7, 20)]
+    assert list(read_recording(tmp_path, positions[-1])) == []
+
+
+def test_torn_tail_is_cut_and_appending_resumes(tmp_path: Path) -> None:
+    rec = TrackRecorder(tmp_path)
+    for i in range(3):
+        rec.append(_fix(i), T0 + i * 1000)
+    rec.close()
+    last = track_files(tmp_path)[-1]
+    with open(last, "ab") as handle:
+        handle.write(b'{"t": "2026-11-28T')  # a write cut by a crash
+    assert len(list(read_recording(tmp_path))) == 3  # the reader stops before it
+    assert repair_tail(tmp_path) == len(b'{"t": "2026-11-28T')
+    assert repair_tail(tmp_path) == 0
+    rec = TrackRecorder(tmp_path)
+    position = rec.append(_fix(3), T0 + 10)  # same second as the file's name: appended to it
+    rec.close()
+    assert position == TrackPosition(last.name, os.path.getsize(last))
+    assert [r.fix for r in read_recording(tmp_path)] == [_fix(i) for i in range(4)]
