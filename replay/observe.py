@@ -13,6 +13,7 @@ of fixes: series, tracks, markers and timeline bars are capped (``Capped``/``Dec
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from gnss.fix import Fix
 from zones.model import Site, Zone
 from zones.windows import in_windows, next_window_edge_ms
 
-TRACK_POINTS_CAP = 600
+TRACK_POINTS_CAP = 400
 SERIES_POINTS_CAP = 4000
 MARKERS_CAP = 5000
 BARS_CAP = 400
@@ -34,22 +35,30 @@ class Decimated:
     """Up to ``cap`` points of a long sequence, evenly thinned (every ``stride``-th kept).
 
     When full, every other kept point is dropped and the stride doubles, so memory stays
-    bounded and the kept points stay spread over the whole sequence.
+    bounded and the kept points stay spread over the whole sequence. Coordinates are
+    kept in two float arrays (16 bytes a point).
     """
 
     cap: int
     stride: int = 1
     seen: int = 0
-    points: list[tuple[float, float]] = field(default_factory=list)
+    xs: array[float] = field(default_factory=lambda: array("d"))
+    ys: array[float] = field(default_factory=lambda: array("d"))
 
     def add(self, a: float, b: float) -> None:
         """Offer one point."""
         if self.seen % self.stride == 0:
-            self.points.append((a, b))
-            if len(self.points) >= self.cap:
-                self.points = self.points[::2]
+            self.xs.append(a)
+            self.ys.append(b)
+            if len(self.xs) >= self.cap:
+                self.xs, self.ys = self.xs[::2], self.ys[::2]
                 self.stride *= 2
         self.seen += 1
+
+    @property
+    def points(self) -> list[tuple[float, float]]:
+        """The kept points in order."""
+        return list(zip(self.xs, self.ys, strict=True))
 
 
 @dataclass(slots=True)

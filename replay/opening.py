@@ -19,7 +19,9 @@ from typing import Any, BinaryIO
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _PEEK_BYTES = 4096
-_BUFFER_BYTES = 1 << 20
+MAX_BUFFER_BYTES = 1 << 20
+MIN_BUFFER_BYTES = 16 << 10
+ALL_BUFFERS_BYTES = 32 << 20  # read buffers of inputs open at once (merged inputs)
 
 
 class InputFormat(Enum):
@@ -43,6 +45,11 @@ class InputSpec:
 
     path: str
     format: InputFormat | None = None
+    buffer_bytes: int = MAX_BUFFER_BYTES
+
+    def __post_init__(self) -> None:
+        if self.buffer_bytes < 1:
+            raise ValueError(f"{self.display}: buffer size must be positive")
 
     @property
     def display(self) -> str:
@@ -126,9 +133,10 @@ class OpenedInput:
 
 def _raw_stream(spec: InputSpec) -> tuple[io.BufferedReader[Any], int | None]:
     if spec.path == "-":
-        return io.BufferedReader(io.FileIO(os.dup(sys.stdin.fileno()), "rb"), _BUFFER_BYTES), None
+        stdin = io.FileIO(os.dup(sys.stdin.fileno()), "rb")
+        return io.BufferedReader(stdin, spec.buffer_bytes), None
     try:
-        raw = io.BufferedReader(io.FileIO(spec.path, "rb"), _BUFFER_BYTES)
+        raw = io.BufferedReader(io.FileIO(spec.path, "rb"), spec.buffer_bytes)
     except OSError as exc:
         raise InputError(f"{spec.display}: cannot open: {exc.strerror or exc}") from None
     try:
@@ -151,7 +159,7 @@ def open_input(spec: InputSpec) -> OpenedInput:
     stream: io.BufferedReader[Any] = raw
     if raw.peek(2)[:2] == _GZIP_MAGIC:
         gz = gzip.GzipFile(fileobj=raw, mode="rb")
-        stream = io.BufferedReader(gz, _BUFFER_BYTES)
+        stream = io.BufferedReader(gz, spec.buffer_bytes)
     try:
         head = stream.peek(_PEEK_BYTES)[:_PEEK_BYTES]
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
@@ -180,9 +188,10 @@ def expand_inputs(paths: list[str], fmt: InputFormat | None) -> list[tuple[Input
     one input. Raises InputError for a missing path or a directory without such files.
     """
     groups: list[tuple[InputSpec, ...]] = []
+    buffer_bytes = buffer_bytes_for(len(paths))
     for path in paths:
         if path == "-" or Path(path).is_file() or Path(path).is_fifo() or path.startswith("/dev/"):
-            groups.append((InputSpec(path, fmt),))
+            groups.append((InputSpec(path, fmt, buffer_bytes),))
             continue
         if Path(path).is_dir():
             files = sorted(
@@ -191,10 +200,15 @@ def expand_inputs(paths: list[str], fmt: InputFormat | None) -> list[tuple[Input
             )
             if not files:
                 raise InputError(f"{path}: directory holds no .jsonl or .jsonl.gz files")
-            groups.append(tuple(InputSpec(f, fmt) for f in files))
+            groups.append(tuple(InputSpec(f, fmt, buffer_bytes) for f in files))
             continue
         raise InputError(f"{path}: no such file or directory")
     return groups
+
+
+def buffer_bytes_for(n_open: int) -> int:
+    """Read buffer per input when ``n_open`` inputs are read at once (memory stays bounded)."""
+    return max(MIN_BUFFER_BYTES, min(MAX_BUFFER_BYTES, ALL_BUFFERS_BYTES // max(n_open, 1)))
 
 
 def stored_size(spec: InputSpec) -> int | None:

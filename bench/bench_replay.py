@@ -1,0 +1,263 @@
+"""Replay throughput and memory: N terminals at 1 Hz, from fix JSON Lines and from raw NMEA.
+
+    python bench/bench_replay.py                 # quick: 2,000 terminals x 20 s (40k fixes)
+    python bench/bench_replay.py --seconds 60    # longer slice
+    python bench/bench_replay.py --full          # 2,000 terminals x 1,500 s (3M fixes)
+
+Terminals walk at about 1 m/s inside the site's bounding box (default: the s11 example
+site), so zone lookups happen as in a park. Every stage runs in its own forked process so
+its peak memory (ru_maxrss) is its own; resident memory is also sampled while the
+replay runs (at a quarter of the input and at the end) to show it stays flat.
+
+Stages per input kind, each printed with fixes/s and the ratio to the bare loop:
+- bare: read and parse only (fix JSON: ``parse_fix_line`` per line; NMEA: the decoder
+  over each file);
+- readers: the replay readers and the k-way merge, no evaluator;
+- replay: readers + evaluator + JSON Lines events to /dev/null (``fence replay``);
+- replay+report: as replay, with the report observer (``fence replay --out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import pickle
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from events.evaluator import Evaluator  # noqa: E402
+from gnss import encode  # noqa: E402
+from gnss.decoder import NmeaDecoder  # noqa: E402
+from gnss.fixjson import parse_fix_line  # noqa: E402
+from gnss.instant import format_instant, parse_instant  # noqa: E402
+from replay.driver import ReplayOptions, run_replay  # noqa: E402
+from replay.observe import ReportObserver  # noqa: E402
+from replay.opening import InputSpec, buffer_bytes_for  # noqa: E402
+from replay.readers import ReaderOptions, SkipLog, merge_arrivals, read_group  # noqa: E402
+from replay.sinks import JsonlSink  # noqa: E402
+from zones.index import ZoneIndex  # noqa: E402
+from zones.site import load_site  # noqa: E402
+
+DEFAULT_CONFIG = REPO.parent / "shared" / "spec" / "examples" / "s11" / "fence.toml"
+START_MS = parse_instant("2026-11-28T02:00:00.000Z")
+M_PER_DEG_LAT = 111_000.0
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        pages = int(handle.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+class _Walkers:
+    """Terminals walking at ~1 m/s inside a bounding box (seeded, reflected at the edges)."""
+
+    def __init__(self, n: int, bounds: tuple[float, float, float, float], seed: int = 1) -> None:
+        self.rng = random.Random(seed)
+        self.lon0, self.lat0, self.lon1, self.lat1 = bounds
+        self.m_per_deg_lon = M_PER_DEG_LAT * math.cos(math.radians((self.lat0 + self.lat1) / 2))
+        self.pos = [(self.rng.uniform(self.lon0, self.lon1), self.rng.uniform(self.lat0, self.lat1))
+                    for _ in range(n)]
+        self.heading = [self.rng.uniform(0, 2 * math.pi) for _ in range(n)]
+
+    def step(self) -> list[tuple[float, float]]:
+        """Move everyone by one second; returns (lon, lat) per terminal."""
+        for k, (lon, lat) in enumerate(self.pos):
+            h = self.heading[k] = self.heading[k] + self.rng.gauss(0, 0.3)
+            lon += math.cos(h) / self.m_per_deg_lon
+            lat += math.sin(h) / M_PER_DEG_LAT
+            if not self.lon0 <= lon <= self.lon1 or not self.lat0 <= lat <= self.lat1:
+                self.heading[k] += math.pi
+                lon = min(max(lon, self.lon0), self.lon1)
+                lat = min(max(lat, self.lat0), self.lat1)
+            self.pos[k] = (lon, lat)
+        return self.pos
+
+
+def make_inputs(config: Path, terminals: int, seconds: int, folder: Path) -> tuple[Path, list[Path]]:
+    """Write the fix log (time order) and one NMEA file per terminal; return their paths."""
+    site = load_site(config)
+    import shapely
+
+    bounds = tuple(float(b) for b in shapely.total_bounds([z.geometry for z in site.zones]))
+    walkers = _Walkers(terminals, bounds)  # type: ignore[arg-type]
+    ids = [f"T-{k:05d}" for k in range(terminals)]
+    fix_path = folder / "fixes.jsonl"
+    nmea_paths = [folder / f"{tid}.nmea" for tid in ids]
+    nmea_files = [open(p, "w", encoding="ascii") for p in nmea_paths]  # noqa: SIM115
+    try:
+        with open(fix_path, "w", encoding="utf-8") as fixes:
+            for s in range(seconds):
+                t_ms = START_MS + s * 1000
+                t = format_instant(t_ms)
+                positions = walkers.step()
+                fixes.write("".join(
+                    f'{{"t": "{t}", "terminal": "{tid}", "lat": {lat:.8f}, "lon": {lon:.8f}, '
+                    f'"quality": 4, "acc": 0.05}}\n'
+                    for tid, (lon, lat) in zip(ids, positions, strict=True)))
+                for handle, (lon, lat) in zip(nmea_files, positions, strict=True):
+                    handle.write(encode.gga("GN", t_ms, lat, lon, 4, sats=24, hdop=0.7, alt_m=1012.0)
+                                 + encode.rmc("GN", t_ms, lat, lon, mode="R"))
+    finally:
+        for handle in nmea_files:
+            handle.close()
+    return fix_path, nmea_paths
+
+
+def _in_child(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``work`` in a forked child; its result plus the child's own peak RSS (MB)."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.close(read_fd)
+        try:
+            result = work()
+        except BaseException as exc:  # report any failure to the parent, then leave
+            result = {"error": repr(exc)}
+        with os.fdopen(write_fd, "wb") as out:
+            pickle.dump(result, out)
+        os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as inp:
+        result: dict[str, Any] = pickle.load(inp)
+    _, _, usage = os.wait4(pid, 0)
+    result["peak_mb"] = usage.ru_maxrss / 1024
+    return result
+
+
+def _timed(count: Callable[[Callable[[int], None]], int]) -> dict[str, Any]:
+    samples: list[float] = []
+
+    def sample(_seen: int) -> None:
+        samples.append(_rss_mb())
+
+    start = time.perf_counter()
+    n = count(sample)
+    elapsed = time.perf_counter() - start
+    return {"fixes": n, "seconds": elapsed, "rss_samples": samples}
+
+
+def bare_jsonl(path: Path) -> Callable[[Callable[[int], None]], int]:
+    """Read and parse each line, nothing else."""
+    def run(sample: Callable[[int], None]) -> int:
+        n = 0
+        with open(path, "rb") as handle:
+            for n, line in enumerate(handle, 1):  # noqa: B007
+                parse_fix_line(line)
+                if n % 16384 == 0:
+                    sample(n)
+        sample(n)
+        return n
+    return run
+
+
+def bare_nmea(paths: list[Path]) -> Callable[[Callable[[int], None]], int]:
+    """Decode each NMEA file in turn, nothing else."""
+    def run(sample: Callable[[int], None]) -> int:
+        n = 0
+        for path in paths:
+            decoder = NmeaDecoder(path.stem)
+            with open(path, "rb") as handle:
+                while chunk := handle.read(1 << 16):
+                    n += len(decoder.feed(chunk))
+            n += len(decoder.flush())
+            sample(n)
+        return n
+    return run
+
+
+def _groups(paths: list[Path]) -> list[tuple[InputSpec, ...]]:
+    buffer_bytes = buffer_bytes_for(len(paths))
+    return [(InputSpec(str(p), None, buffer_bytes),) for p in paths]
+
+
+def readers_only(paths: list[Path]) -> Callable[[Callable[[int], None]], int]:
+    """The replay readers and merge, no evaluator."""
+    def run(sample: Callable[[int], None]) -> int:
+        skips = SkipLog(None)
+        n = 0
+        for n, _ in enumerate(merge_arrivals(
+                [read_group(g, skips, ReaderOptions()) for g in _groups(paths)]), 1):
+            if n % 16384 == 0:
+                sample(n)
+        sample(n)
+        return n
+    return run
+
+
+def full_replay(config: Path, paths: list[Path], report: bool) -> Callable[[Callable[[int], None]], int]:
+    """Readers, evaluator, events as JSON Lines to /dev/null (and the report observer)."""
+    def run(sample: Callable[[int], None]) -> int:
+        site = load_site(config)
+        evaluator = Evaluator(site, ZoneIndex.build(site))
+        observer = ReportObserver(site, evaluator, None) if report else None
+        skips = SkipLog(None)
+        arrivals = merge_arrivals([read_group(g, skips, ReaderOptions()) for g in _groups(paths)])
+        with open(os.devnull, "w", encoding="utf-8") as sink:
+            stats = run_replay(evaluator, arrivals, ReplayOptions(), JsonlSink(sink, site),
+                               observer, sample)
+        return stats.fixes_fed
+    return run
+
+
+def _row(name: str, result: dict[str, Any], base_rate: float | None) -> str:
+    if "error" in result:
+        return f"  {name:<15} failed: {result['error']}"
+    rate = result["fixes"] / result["seconds"]
+    ratio = f"{rate / base_rate:6.2f}x bare" if base_rate else "  (baseline)"
+    rss = result["rss_samples"]
+    flat = ""
+    if len(rss) >= 4:
+        quarter = rss[len(rss) // 4]
+        flat = f"  RSS at 1/4 {quarter:6.1f} MB, at end {rss[-1]:6.1f} MB"
+    return (f"  {name:<15} {result['fixes']:>10,} fixes {result['seconds']:7.2f} s "
+            f"{rate:>10,.0f} fixes/s {ratio}  peak {result['peak_mb']:6.1f} MB{flat}")
+
+
+def main() -> int:
+    """Generate the slice, run every stage, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    parser.add_argument("--terminals", type=int, default=2000)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--full", action="store_true", help="1,500 s (3M fixes at 2,000 terminals)")
+    parser.add_argument("--skip-nmea", action="store_true")
+    args = parser.parse_args()
+    seconds = 1500 if args.full else args.seconds
+    with tempfile.TemporaryDirectory(prefix="bench-replay-") as tmp:
+        t0 = time.perf_counter()
+        fix_path, nmea_paths = make_inputs(args.config, args.terminals, seconds, Path(tmp))
+        size_mb = fix_path.stat().st_size / 1e6
+        print(f"slice: {args.terminals:,} terminals x {seconds} s at 1 Hz = "
+              f"{args.terminals * seconds:,} fixes ({size_mb:.0f} MB JSON Lines), site "
+              f"{args.config.parent.name}; generated in {time.perf_counter() - t0:.1f} s")
+        print("fix JSON Lines:")
+        base = _in_child(lambda: _timed(bare_jsonl(fix_path)))
+        base_rate = base["fixes"] / base["seconds"] if "error" not in base else None
+        print(_row("bare parse", base, None))
+        print(_row("readers", _in_child(lambda: _timed(readers_only([fix_path]))), base_rate))
+        print(_row("replay", _in_child(lambda: _timed(full_replay(args.config, [fix_path], False))), base_rate))
+        print(_row("replay+report", _in_child(lambda: _timed(full_replay(args.config, [fix_path], True))), base_rate))
+        if not args.skip_nmea:
+            print(f"raw NMEA ({len(nmea_paths):,} files, one per terminal, merged by time):")
+            base = _in_child(lambda: _timed(bare_nmea(nmea_paths)))
+            base_rate = base["fixes"] / base["seconds"] if "error" not in base else None
+            print(_row("bare decode", base, None))
+            print(_row("readers+merge", _in_child(lambda: _timed(readers_only(nmea_paths))), base_rate))
+            print(_row("replay", _in_child(lambda: _timed(full_replay(args.config, nmea_paths, False))), base_rate))
+    print(json.dumps({"targets_fixes_per_s": {"jsonl": 200_000, "nmea": 150_000}}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
