@@ -245,3 +245,38 @@ def ensure_demo_operator(path: Path) -> tuple[str, str] | None:
     password = secrets.token_urlsafe(9)
     users.put(make_user(DEMO_OPERATOR, Role.OPERATOR, password))
     return DEMO_OPERATOR, password
+
+
+class LoginThrottle:
+    """Refuses logins for a (client, name) after ``max_failures`` wrong passwords within
+    ``window_s``, until the oldest of them is ``window_s`` old (slows password guessing)."""
+
+    def __init__(self, max_failures: int = 5, window_s: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures: dict[tuple[str, str], list[float]] = {}
+
+    def wait_s(self, client: str, name: str) -> float:
+        """Seconds until this client may try this name again (0: now)."""
+        now = self._clock()
+        with self._lock:
+            recent = [t for t in self._failures.get((client, name), []) if t > now - self.window_s]
+            self._failures[(client, name)] = recent
+            if len(recent) < self.max_failures:
+                return 0.0
+            return recent[0] + self.window_s - now
+
+    def failed(self, client: str, name: str) -> None:
+        """Count one wrong password."""
+        with self._lock:
+            self._failures.setdefault((client, name), []).append(self._clock())
+            if len(self._failures) > 10_000:  # bound memory under a flood of names
+                self._failures.clear()
+
+    def succeeded(self, client: str, name: str) -> None:
+        """Forget the failures after a right password."""
+        with self._lock:
+            self._failures.pop((client, name), None)

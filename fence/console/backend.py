@@ -134,6 +134,9 @@ class Projector(Protocol):
         ...
 
 
+END = b""  # the message that ends a stream (the console is closing)
+
+
 class Subscription:
     """One browser's stream of pre-serialised messages; bounded, marked stale on overflow.
 
@@ -143,9 +146,18 @@ class Subscription:
     def __init__(self, capacity: int = 64) -> None:
         self._queue: queue.Queue[bytes] = queue.Queue(maxsize=capacity)
         self.stale = False
+        self.closed = False
+
+    def close(self) -> None:
+        """End the stream: ``next`` returns ``END`` from now on."""
+        self.closed = True
+        self.drain()
+        self._queue.put_nowait(END)
 
     def offer(self, message: bytes) -> None:
         """Queue a message; on overflow drop the backlog and mark the subscriber stale."""
+        if self.closed:
+            return
         try:
             self._queue.put_nowait(message)
         except queue.Full:
@@ -161,7 +173,7 @@ class Subscription:
                 return
 
     def next(self, timeout_s: float) -> bytes | None:
-        """The next message, or None after ``timeout_s`` without one."""
+        """The next message, or None after ``timeout_s`` without one (``END``: closed)."""
         try:
             return self._queue.get(timeout=timeout_s)
         except queue.Empty:

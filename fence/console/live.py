@@ -46,13 +46,10 @@ MAX_HISTORY_RANGE_MS = 24 * 3600 * 1000
 
 
 def event_json(stored: StoredEvent) -> JsonObj:
-    """The browser form of a stored event: the output object, severity and ``ack``."""
+    """The browser form of a stored event: the output object (which carries ``severity``,
+    added from the event type when an older line lacks it) and ``ack``."""
     obj = dict(stored.obj)
-    if "severity" not in obj:
-        try:
-            obj["severity"] = SEVERITY[EventType(obj["type"])]
-        except (KeyError, ValueError):
-            obj["severity"] = "minor"
+    obj.setdefault("severity", SEVERITY[EventType(obj["type"])])
     ack = stored.ack
     obj["ack"] = None if ack is None else {"operator": ack.operator, "note": ack.note, "t_ms": ack.t_ms}
     return obj
@@ -152,10 +149,13 @@ class InProcessBackend:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the pump thread."""
+        """Stop the pump thread and end every live stream."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
+        with self._lock:
+            for sub in self._subs:
+                sub.close()
 
     def _run(self) -> None:
         period_s = self._config.update_ms / 1000.0

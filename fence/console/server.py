@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import threading
 from collections.abc import Callable
@@ -20,8 +21,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from events.model import EventType
-from fence.console.auth import Role, Session, Sessions, UserFile, UsersError
-from fence.console.backend import AckError, AckRefused, ConsoleBackend, EventQuery
+from fence.console.auth import LoginThrottle, Role, Session, Sessions, UserFile, UsersError
+from fence.console.backend import END, AckError, AckRefused, ConsoleBackend, EventQuery
 from fence.console.config import ConsoleConfig
 from gnss.instant import InstantError, parse_instant
 
@@ -119,6 +120,7 @@ class ConsoleServer:
         self.backend = backend
         self.users = UserFile(users_path)
         self.sessions = Sessions(config.session_ttl_s, clock) if clock else Sessions(config.session_ttl_s)
+        self.throttle = LoginThrottle()
         self.static = _load_static()
         self.stopping = threading.Event()
         self._on_close = on_close
@@ -141,6 +143,12 @@ class ConsoleServer:
         """Serve in a background thread."""
         self._thread.start()
         log.info("console listening on %s", self.url)
+        try:
+            if not self.users.users():
+                log.warning("console: no users in %s yet; add one with "
+                            "'fence users add NAME --role operator'", self.users.path)
+        except UsersError as exc:
+            log.error("console: %s", exc)
 
     def close(self) -> None:
         """Stop serving, end live streams, and stop the backend's pump."""
@@ -291,14 +299,21 @@ class _Handler(BaseHTTPRequestHandler):
         name, password = body.get("name"), body.get("password")
         if not isinstance(name, str) or not isinstance(password, str) or set(body) - {"name", "password"}:
             raise HttpError(HTTPStatus.BAD_REQUEST, "send {\"name\": string, \"password\": string}")
+        client = self.client_address[0]
+        wait_s = self.console.throttle.wait_s(client, name)
+        if wait_s > 0:
+            raise HttpError(HTTPStatus.TOO_MANY_REQUESTS,
+                            f"too many failed logins; try again in {math.ceil(wait_s)} s")
         try:
             user = self.console.users.authenticate(name, password)
         except UsersError as exc:
             log.error("console users file: %s", exc)
             raise HttpError(HTTPStatus.INTERNAL_SERVER_ERROR, "users file unreadable") from None
         if user is None:
-            log.warning("console: failed login for %r", name)
+            self.console.throttle.failed(client, name)
+            log.warning("console: failed login for %r from %s", name, client)
             raise HttpError(HTTPStatus.UNAUTHORIZED, "wrong name or password")
+        self.console.throttle.succeeded(client, name)
         session = self.console.sessions.open(user)
         ttl = int(self.console.config.session_ttl_s)
         cookie = f"{COOKIE}={session.token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={ttl}"
@@ -412,6 +427,8 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.flush()
                     return
                 message = sub.next(KEEPALIVE_S)
+                if message == END:
+                    return
                 self.wfile.write(b": keepalive\n\n" if message is None else b"data: " + message + b"\n\n")
                 self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, TimeoutError):

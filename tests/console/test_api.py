@@ -350,3 +350,19 @@ def _next_data(resp: Any) -> dict[str, Any]:
         if line.startswith(b"data: "):
             data: dict[str, Any] = json.loads(line[6:])
             return data
+
+
+def test_repeated_wrong_passwords_are_throttled(rig: Rig) -> None:
+    client = Client(rig.base)
+    for _ in range(5):
+        assert client.login("guessed-name", "guess-guess")[0] == 401
+    status, body = client.login("guessed-name", "guess-guess")
+    assert status == 429 and "too many failed logins" in body["error"]
+    assert client.login(*VIEWER)[0] == 200  # other names are not locked out
+
+
+def test_unreadable_users_file_fails_login_cleanly(tmp_path: Path) -> None:
+    with running_rig(tmp_path) as broken:
+        broken.console.users.path.write_text("{oops")
+        status, body = Client(broken.base).login(*OPERATOR)
+        assert status == 500 and body == {"error": "users file unreadable"}
