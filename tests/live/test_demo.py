@@ -1,0 +1,59 @@
+"""``fence demo`` as a user runs it: every event type happens, alerts are printed, the
+store equals a replay of the recording, and SIGTERM stops it quickly and cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from fence.store import EventStore
+from tests.live.support import event_key, example_site, load, multiset, replay_recording
+from tests.support.paths import REPO
+
+ALL_TYPES = {"trespass", "overcrowding", "undermanning", "loitering", "stillness", "offline"}
+
+
+def _demo(toml: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "fence.cli", "demo", "--config", str(toml), "--no-console", *args],
+        cwd=toml.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+
+def test_demo_scripted_scenario_raises_every_type(tmp_path: Path) -> None:
+    toml = example_site(tmp_path)
+    proc = _demo(toml, "--speed", "40")
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err[-3000:]
+    site, cfg = load(toml)
+    stored = [e.record.obj() for e in EventStore(cfg.store_path).query(limit=100_000)]
+    assert {o["type"] for o in stored if o["state"] == "raised"} == ALL_TYPES
+    printed = [line for line in out.splitlines() if not line.startswith("fence demo:")]
+    assert len(printed) == len(stored)
+    assert "fence demo: done:" in out
+    assert multiset([event_key(o) for o in stored]) == multiset(replay_recording(site, cfg.tracks.dir))
+    demo_file = cfg.store_path.parent / "demo-events.jsonl"
+    deadline = time.monotonic() + 5
+    while len(demo_file.read_text().splitlines()) < len(stored) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(demo_file.read_text().splitlines()) >= len(stored)
+
+
+def test_demo_stops_quickly_on_sigterm(tmp_path: Path) -> None:
+    toml = example_site(tmp_path)
+    proc = _demo(toml, "--free", "--duration-s", "3600", "--terminals", "30")
+    time.sleep(4.0)
+    assert proc.poll() is None
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=30)
+    took = time.monotonic() - sent
+    assert proc.returncode == 0, err[-3000:]
+    assert took < 5.0, f"SIGTERM took {took:.1f} s"
+    _site, cfg = load(toml)
+    assert (cfg.runtime.state_dir / "snapshot.json").exists()
