@@ -82,7 +82,7 @@ class Sample:
     def fix(self) -> Fix:
         """The contract fix this report stands for (``acc`` from the GST deviations)."""
         lat_sd, lon_sd = self.sd_m
-        acc = round(math.hypot(lat_sd, lon_sd), 3) if self.lat is not None else None
+        acc = math.hypot(lat_sd, lon_sd) if self.lat is not None else None
         return Fix(
             self.t_ms, self.terminal, self.lat, self.lon, int(self.quality), acc or None,
             self.alt_m, self.hdop, self.sats,

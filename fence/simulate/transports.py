@@ -68,7 +68,7 @@ class MqttTransport:
     def __init__(self, options: MqttOptions, fmt: Format) -> None:
         self.options = options
         self.suffix = "nmea" if fmt is Format.NMEA else "fix"
-        self._unacked: set[int] = set()
+        self._unacked = 0
         self._cond = threading.Condition()
         self._connected = threading.Event()
         self.published = 0
@@ -110,7 +110,7 @@ class MqttTransport:
 
     def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, _rc: object, _p: object) -> None:
         with self._cond:
-            self._unacked.discard(mid)
+            self._unacked -= 1
             self._cond.notify_all()
 
     def topic(self, terminal: str) -> str:
@@ -118,20 +118,27 @@ class MqttTransport:
         return f"{self.options.topic_prefix}/{_topic_level(terminal)}/{self.suffix}"
 
     def send(self, message: Message) -> None:
-        """Publish at QoS 1 (blocks while ``max_unacked`` messages await their PUBACK)."""
+        """Publish at QoS 1 (blocks while ``max_unacked`` messages await their PUBACK).
+
+        A message published while the connection is down is queued by the client and
+        sent after it reconnects.
+        """
         with self._cond:
-            self._cond.wait_for(lambda: len(self._unacked) < self.options.max_unacked)
-            info = self.client.publish(self.topic(message.terminal), message.payload, qos=1)
-            if info.rc == mqtt.MQTT_ERR_SUCCESS or info.rc == mqtt.MQTT_ERR_NO_CONN:
-                self._unacked.add(info.mid)
-            self.published += 1
+            self._cond.wait_for(lambda: self._unacked < self.options.max_unacked)
+            self._unacked += 1  # before publishing: the PUBACK may come back at once
+        info = self.client.publish(self.topic(message.terminal), message.payload, qos=1)
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            with self._cond:
+                self._unacked -= 1
+            raise TransportError(f"mqtt publish failed: {mqtt.error_string(info.rc)}")
+        self.published += 1
 
     def close(self, timeout_s: float = 30.0) -> None:
         """Wait for the outstanding PUBACKs (up to ``timeout_s``), then disconnect."""
         with self._cond:
-            done = self._cond.wait_for(lambda: not self._unacked, timeout_s)
+            done = self._cond.wait_for(lambda: self._unacked <= 0, timeout_s)
         if not done:
-            log.warning("mqtt: %d messages still unacknowledged at close", len(self._unacked))
+            log.warning("mqtt: %d messages still unacknowledged at close", self._unacked)
         self.client.disconnect()
         self.client.loop_stop()
 

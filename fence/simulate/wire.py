@@ -30,7 +30,7 @@ class Damage(Enum):
 
     NONE = "none"
     BAD_CHECKSUM = "bad-checksum"  # one sentence's checksum is wrong
-    GARBAGE = "garbage"  # a line of binary noise precedes the epoch
+    GARBAGE = "garbage"  # binary noise somewhere in the epoch (between or inside sentences)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +88,12 @@ def _break_checksum(sentence: str, rng: random.Random) -> str:
     return f"{sentence[: star + 1]}{bad:02X}\r\n"
 
 
-def _garbage(rng: random.Random) -> bytes:
-    """Binary noise as a line (no ``$``, so no real sentence is swallowed)."""
-    noise = bytes(b for b in rng.randbytes(rng.randint(8, 48)) if b not in b"$\r\n")
-    return noise + b"\r\n"
+def _add_noise(data: bytes, rng: random.Random) -> bytes:
+    """Binary noise (as from a loose connector) inserted at a random place; it has no
+    ``$``, so it can spoil the sentence it lands in but not fake a new one."""
+    noise = bytes(b for b in rng.randbytes(rng.randint(8, 48)) if b != ord("$"))
+    at = rng.randint(0, len(data))
+    return data[:at] + noise + data[at:]
 
 
 class Wire:
@@ -113,7 +115,7 @@ class Wire:
             sentences[i] = _break_checksum(sentences[i], self._rng)
         data = "".join(sentences).encode("ascii")
         if damage is Damage.GARBAGE:
-            data = _garbage(self._rng) + data
+            data = _add_noise(data, self._rng)
         return data, damage
 
     def _draw(self) -> Damage:
