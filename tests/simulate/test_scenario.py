@@ -1,0 +1,99 @@
+"""The all-events scenario, run through the evaluator, raises every event type."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from events.evaluator import Evaluator
+from events.model import Event, EventState, EventType
+from fence.simulate.model import Behaviour
+from fence.simulate.scenario import Scenario
+from fence.simulate.simulator import Simulator
+from gnss.decoder import NmeaDecoder
+from gnss.fix import Fix
+from gnss.instant import parse_instant
+from tests.simulate.sites import S11, S12, T0_MS, site
+from tests.support.paths import SPEC_EXAMPLES
+
+S13 = SPEC_EXAMPLES / "s13" / "fence.toml"
+
+
+def _events_from_fixes(sim: Simulator) -> list[Event]:
+    assert sim.duration_s is not None
+    end_ms = sim.start_ms + round(sim.duration_s * 1000)
+    evaluator = Evaluator(sim.site)
+    events: list[Event] = []
+    for sample in sim.samples(end_ms):
+        events += evaluator.feed(sample.fix())
+    return events + evaluator.advance_to(end_ms)
+
+
+def _raised(events: list[Event]) -> set[EventType]:
+    return {e.type for e in events if e.state is EventState.RAISED}
+
+
+@pytest.mark.parametrize(
+    ("config", "start", "seed"),
+    [
+        (S11, "2026-11-28T01:00:00Z", 0),
+        (S11, "2026-11-28T14:37:00Z", 5),  # 22:37 local: CONTROL unstaffed, LAB always
+        (S12, "2026-11-28T01:00:00Z", 3),
+        (S13, "2026-11-29T06:10:00Z", 7),
+    ],
+)
+def test_every_event_type_is_raised(config: Path, start: str, seed: int) -> None:
+    sim = Simulator(site(config), seed=seed, start_ms=parse_instant(start),
+                    scenario=Scenario.ALL_EVENTS)
+    assert sim.missing == ()
+    assert sim.duration_s is not None and sim.duration_s < 15 * 60  # a few minutes
+    events = _events_from_fixes(sim)
+    assert _raised(events) == set(EventType)
+
+
+def test_too_few_terminals_are_topped_up_with_unregistered_persons() -> None:
+    sim = Simulator(site(S11), seed=0, start_ms=T0_MS, n_terminals=1,
+                    scenario=Scenario.ALL_EVENTS)
+    assert any(r.terminal.id.startswith("SIM-") for r in sim.roles)
+    assert _raised(_events_from_fixes(sim)) == set(EventType)
+
+
+def test_scripted_conditions_are_also_cleared() -> None:
+    sim = Simulator(site(S11), seed=1, start_ms=T0_MS, scenario=Scenario.ALL_EVENTS)
+    events = _events_from_fixes(sim)
+    cleared = {e.type for e in events if e.state is EventState.CLEARED}
+    assert cleared == set(EventType)
+    notes = {r.terminal.id: r.note for r in sim.roles if r.behaviour is Behaviour.SCRIPT}
+    by_terminal = Counter(
+        (e.terminal, e.type) for e in events if e.state is EventState.RAISED and e.terminal
+    )
+    for (terminal, kind), _count in by_terminal.items():
+        if kind in (EventType.TRESPASS, EventType.LOITERING, EventType.STILLNESS):
+            assert notes.get(terminal, "").startswith(kind.value), (terminal, kind, notes)
+
+
+def test_the_scenario_through_nmea_and_the_decoder_raises_every_event_type() -> None:
+    sim = Simulator(site(S12), seed=2, start_ms=T0_MS, scenario=Scenario.ALL_EVENTS)
+    assert sim.duration_s is not None
+    end_ms = sim.start_ms + round(sim.duration_s * 1000)
+    decoders: dict[str, NmeaDecoder] = {}
+    evaluator = Evaluator(sim.site)
+    events: list[Event] = []
+    for m in sim.messages(end_ms):
+        decoder = decoders.setdefault(m.terminal, NmeaDecoder(m.terminal))
+        for item in decoder.feed(m.payload):
+            if isinstance(item, Fix):
+                events += evaluator.advance_to(m.t_ms)
+                events += evaluator.feed(item)
+    events += evaluator.advance_to(end_ms)
+    assert _raised(events) == set(EventType)
+
+
+def test_the_scenario_is_deterministic() -> None:
+    def run() -> list[bytes]:
+        sim = Simulator(site(S11), seed=4, start_ms=T0_MS, scenario=Scenario.ALL_EVENTS)
+        return [m.payload for m in sim.messages(T0_MS + 90_000)]
+
+    assert run() == run()
