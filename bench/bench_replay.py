@@ -121,11 +121,11 @@ def _in_child(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     if pid == 0:  # child
         os.close(read_fd)
         try:
-            result = work()
+            outcome = work()
         except BaseException as exc:  # report any failure to the parent, then leave
-            result = {"error": repr(exc)}
+            outcome = {"error": repr(exc)}
         with os.fdopen(write_fd, "wb") as out:
-            pickle.dump(result, out)
+            pickle.dump(outcome, out)
         os._exit(0)
     os.close(write_fd)
     with os.fdopen(read_fd, "rb") as inp:

@@ -104,10 +104,13 @@ def read_jsonl(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> I
     """
     source = opened.spec.display
     track: bool | None = {InputFormat.FIXES: False, InputFormat.TRACK: True}.get(opened.format)
-    loads = json.loads
-    for number, line in enumerate(opened.stream, 1):
+    decode = json.JSONDecoder().decode  # str lines: no per-line encoding detection
+    text = io.TextIOWrapper(opened.stream, encoding="utf-8", errors="surrogateescape")
+    for number, line in enumerate(text, 1):
         try:
-            obj = loads(line)
+            if not line.isascii():
+                line.encode("utf-8")  # bytes that are not UTF-8 came in as lone surrogates
+            obj = decode(line)
             fix = fix_from_obj(obj)
         except (ValueError, FixLineError) as exc:
             if line.strip():
@@ -131,6 +134,8 @@ def read_jsonl(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> I
 def _json_reason(exc: Exception) -> str:
     if isinstance(exc, FixLineError):
         return str(exc)
+    if isinstance(exc, UnicodeError):
+        return "not UTF-8 text"
     return f"bad JSON: {exc}"
 
 

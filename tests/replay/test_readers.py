@@ -218,3 +218,13 @@ def test_merge_by_replay_time_keeps_each_input_in_its_own_order() -> None:
     assert merged == [("A", 0), ("B", 1000), ("A", 2000), ("A", 1000), ("B", 2000),
                       ("C", 1500), ("B", 3000), ("A", 5000)]
     assert list(merge_arrivals([a])) == a  # one input: passed through exactly
+
+
+def test_fix_line_that_is_not_utf8_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(
+        b'{"t": "2026-11-28T08:00:00Z", "terminal": "W-\xff", "quality": 1}\n'
+        b'{"t": "2026-11-28T08:00:00Z", "terminal": "W-\xc3\xa9", "quality": 1}\n')
+    items, skips, report = _read(path)
+    assert [a.fix.terminal for a in items] == ["W-\u00e9"]
+    assert skips.total == 1 and f"{path}:1: not UTF-8 text" in report
