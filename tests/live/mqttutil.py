@@ -31,7 +31,7 @@ class Collector:
 
         def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
             with self._lock:
-                self.messages.append((msg.topic, msg.payload, bool(msg.retain)))
+                self.messages.append((msg.topic, bytes(msg.payload), bool(msg.retain)))
 
         self.client.on_connect = on_connect
         self.client.on_subscribe = on_subscribe

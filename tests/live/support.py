@@ -76,7 +76,7 @@ def load(toml: Path) -> tuple[Site, EngineConfig]:
 
 def example_fixes(name: str = "s11", limit: int | None = None) -> list[Fix]:
     """The fixes of a spec example, in file order."""
-    fixes = []
+    fixes: list[Fix] = []
     with gzip.open(SPEC_EXAMPLES / name / "fixes.jsonl.gz", "rt") as handle:
         for line in handle:
             if limit is not None and len(fixes) >= limit:
@@ -120,3 +120,27 @@ def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
         for line in handle:
             if line.strip():
                 yield json.loads(line)
+
+
+def mqtt_site(tmp: Path, host: str, port: int, *, client_id: str = "fence-engine-test",
+              extra: str = "", name: str = "s11") -> Path:
+    """A spec example site with an MQTT input and an MQTT output on the given broker."""
+    return example_site(tmp, name, extra=f"""
+[[inputs]]
+type = "mqtt"
+host = "{host}"
+port = {port}
+client_id = "{client_id}"
+reconnect_max_s = 1
+
+[[outputs]]
+type = "mqtt"
+host = "{host}"
+port = {port}
+client_id = "{client_id}-out"
+backoff_min_s = 0.2
+backoff_max_s = 1.0
+
+[http]
+listen = "127.0.0.1:0"
+""" + extra, tick_s=0.2, snapshot_s=5.0)

@@ -14,9 +14,10 @@ from fence.store import EventRecord, EventStore, StoreError
 def rec(n: int, type_: EventType, state: EventState, zone: str | None, terminal: str | None,
         t_ms: int) -> EventRecord:
     """A stored event with a line like the engine writes."""
+    event_id = f"r1-{n:012d}-{type_.value}-{state.value}"
     obj = {"t": t_ms, "type": type_.value, "state": state.value, "zone": zone,
-           "terminal": terminal, "id": f"r1-{n:012d}-{type_.value}-{state.value}"}
-    return EventRecord(obj["id"], t_ms, type_, state, zone, terminal, None, None, json.dumps(obj))
+           "terminal": terminal, "id": event_id}
+    return EventRecord(event_id, t_ms, type_, state, zone, terminal, None, None, json.dumps(obj))
 
 
 T, R, C = EventType.TRESPASS, EventState.RAISED, EventState.CLEARED
