@@ -35,7 +35,9 @@ Every error is a ``ConfigError`` naming the place (``where``), the key and the r
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from gnss.sources import Source
@@ -128,10 +130,14 @@ def _tls(t: _Table) -> TlsOptions | None:
     if raw is None:
         return None
     sub = _Table(raw, f"{t.where} tls", frozenset({"ca_certs", "certfile", "keyfile", "insecure"}))
-    certfile, keyfile = sub.optional_text("certfile"), sub.optional_text("keyfile")
+    files = {key: sub.optional_text(key) for key in ("ca_certs", "certfile", "keyfile")}
+    for key, path in files.items():
+        if path is not None and not Path(path).is_file():
+            raise sub.fail(key, f"names a file that does not exist: {path}")
+    certfile, keyfile = files["certfile"], files["keyfile"]
     if (certfile is None) != (keyfile is None):
         raise sub.fail("keyfile" if keyfile is None else "certfile", "must be given with the other of certfile/keyfile")
-    return TlsOptions(sub.optional_text("ca_certs"), certfile, keyfile, sub.flag("insecure", False))
+    return TlsOptions(files["ca_certs"], certfile, keyfile, sub.flag("insecure", False))
 
 
 def _mqtt(t: _Table, site_name: str) -> Source:
@@ -152,7 +158,10 @@ def _mqtt(t: _Table, site_name: str) -> Source:
         keepalive_s=t.integer("keepalive_s", 30, low=5, high=3600),
         reconnect_max_s=t.integer("reconnect_max_s", 10, low=1, high=3600),
     )
-    return MqttSource(settings)
+    try:
+        return MqttSource(settings)
+    except (OSError, ssl.SSLError) as exc:
+        raise t.fail("tls", f"cannot be used: {exc}") from None
 
 
 _KEYS: dict[str, frozenset[str]] = {

@@ -11,9 +11,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from gnss.errors import DecodeErrorKind
 from gnss.fix import Fix
 from gnss.fixjson import fix_to_line
-from gnss.sources.mqtt import MqttSettings, MqttSource, fix_topic, nmea_topic
+from gnss.sources.mqtt import MqttSettings, MqttSource, TlsOptions, fix_topic, nmea_topic
 from tests.gnss.support_stream import LAT, LON, T0, Collector, epoch_bytes, wait_for
-from tests.support.broker import Broker
+from tests.support.broker import Broker, make_tls_files
 
 SITE = "park-a"
 
@@ -153,3 +153,30 @@ def test_username_and_password(tmp_path: Path) -> None:
             good.stop()
             bad.stop()
         assert bad.connects == 0
+
+
+def test_tls_with_a_private_ca(tmp_path: Path) -> None:
+    files = make_tls_files(tmp_path / "pki")
+    with Broker(tmp_path / "tls", tls=files) as secured:
+        tls = TlsOptions(ca_certs=str(files.ca_cert))
+        source = MqttSource(settings(secured, client_id="tls-engine", tls=tls))
+        untrusting = MqttSource(settings(secured, client_id="plain"))  # no TLS: refused
+        got = Collector()
+        source.start(got)
+        untrusting.start(Collector())
+        try:
+            assert source.subscribed.wait(10)
+            assert not untrusting.subscribed.wait(1.0)
+            pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="gw-tls")
+            pub.tls_set(ca_certs=str(files.ca_cert))
+            pub.connect(secured.host, secured.port)
+            pub.loop_start()
+            for k in range(3):
+                pub.publish(nmea_topic(SITE, "W-5"), epoch_bytes(k, talker="BD"), qos=1).wait_for_publish(10)
+            fixes = got.wait_fixes(3)
+            pub.loop_stop()
+            pub.disconnect()
+        finally:
+            source.stop()
+            untrusting.stop()
+    assert times(fixes, "W-5") == [T0, T0 + 1000, T0 + 2000]

@@ -3,7 +3,8 @@
 The broker writes its own config file into a temporary directory, keeps persistence
 on (so QoS 1 sessions and queued messages survive a restart, also a SIGKILL: the
 database is saved after every change) and can be stopped, killed and restarted on the
-same port. ``users`` turns anonymous access off and writes a password file.
+same port. ``users`` turns anonymous access off and writes a password file; ``tls``
+makes the listener TLS-only (see ``make_tls_files``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -26,6 +28,34 @@ MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passw
 
 class BrokerError(RuntimeError):
     """The broker could not be started or did not answer in time."""
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """A test CA and a server certificate for 127.0.0.1/localhost signed by it."""
+
+    ca_cert: Path
+    server_cert: Path
+    server_key: Path
+
+
+def make_tls_files(directory: Path) -> TlsFiles:
+    """Create a throw-away CA and server certificate with openssl (tests only)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_cert = directory / "ca.key", directory / "ca.pem"
+    key, csr, cert = directory / "server.key", directory / "server.csr", directory / "server.pem"
+    ext = directory / "san.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=fence test CA",
+            "-keyout", str(ca_key), "-out", str(ca_cert))
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(csr))
+    openssl("x509", "-req", "-in", str(csr), "-CA", str(ca_cert), "-CAkey", str(ca_key), "-CAcreateserial",
+            "-days", "2", "-extfile", str(ext), "-out", str(cert))
+    return TlsFiles(ca_cert, cert, key)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -53,6 +83,7 @@ class Broker:
         workdir: Path | None = None,
         *,
         users: Mapping[str, str] | None = None,
+        tls: TlsFiles | None = None,
         host: str = "127.0.0.1",
         port: int | None = None,
     ) -> None:
@@ -62,6 +93,7 @@ class Broker:
         self.workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="mosq-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.users = dict(users) if users else {}
+        self.tls = tls
         self.config_path = self.workdir / "mosquitto.conf"
         self.log_path = self.workdir / "mosquitto.log"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -73,6 +105,11 @@ class Broker:
         lines = [
             f"user {getpass.getuser()}",
             f"listener {self.port} {self.host}",
+            *(
+                [f"cafile {self.tls.ca_cert}", f"certfile {self.tls.server_cert}", f"keyfile {self.tls.server_key}"]
+                if self.tls
+                else []
+            ),
             "persistence true",
             f"persistence_location {data_dir}/",
             "autosave_interval 1",
