@@ -153,9 +153,14 @@ class InProcessBackend:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
+        self.end_streams()
+
+    def end_streams(self) -> None:
+        """End every live stream now (browsers reconnect by themselves)."""
         with self._lock:
             for sub in self._subs:
                 sub.close()
+            self._subs.clear()
 
     def _run(self) -> None:
         period_s = self._config.update_ms / 1000.0

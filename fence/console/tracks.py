@@ -2,8 +2,10 @@
 
 Each line is a contract fix object plus ``rx``, the arrival instant. History replay
 selects by fix time ``t`` (the time events carry). A file covers the arrival times
-from the instant in its name up to the next file's; fix and arrival times differ by
-little in live operation, so files are chosen with a minute of slack either side.
+from the instant in its name up to the next file's. A fix arrives after its time, by
+little in live operation but by minutes after a terminal's outage (late fixes), and
+receiver clocks may run a little ahead; so a file is read when its arrival span
+overlaps ``[from - AHEAD_MS, to + LATE_MS]``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pathlib import Path
 from gnss.instant import InstantError, from_datetime, parse_instant
 
 _NAME = re.compile(r"^track-(\d{8}T\d{6}Z)(?:[-.].*)?\.jsonl$")
-SLACK_MS = 60_000
+AHEAD_MS = 60_000
+LATE_MS = 15 * 60_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +64,9 @@ def files_for_range(tracks_dir: Path, from_ms: int, to_ms: int) -> list[Path]:
     chosen = []
     for i, (start_ms, path) in enumerate(files):
         end_ms = files[i + 1][0] if i + 1 < len(files) else None
-        if start_ms - SLACK_MS > to_ms:
+        if start_ms > to_ms + LATE_MS:
             continue
-        if end_ms is not None and end_ms + SLACK_MS < from_ms:
+        if end_ms is not None and end_ms < from_ms - AHEAD_MS:
             continue
         chosen.append(path)
     return chosen

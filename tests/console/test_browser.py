@@ -128,3 +128,95 @@ def test_viewer_cannot_acknowledge(rig: Rig, page: Page) -> None:
         alarm_id)
     assert status == 403
     shot(page, "07-viewer")
+
+
+def test_stream_reconnects_by_itself(rig: Rig, page: Page) -> None:
+    login(page, rig.base, *OPERATOR)
+    expect(page.locator("#conn")).to_have_text("live")
+    backend = rig.console.backend
+    backend.end_streams()  # type: ignore[attr-defined]  # e.g. a proxy cutting the stream
+    expect(page.locator("#conn")).to_have_text("reconnecting", timeout=3000)
+    expect(page.locator("#conn")).to_have_text("live", timeout=6000)
+    t = now_ms()
+    rig.deliver(fix("T-002", 240, 20, t))
+    expect(page.locator("#counts")).not_to_contain_text("0 terminals")
+    page.wait_for_function(
+        "(t) => { const x = window.__fence.terminals.get('T-002'); return x && x.t === t; }", arg=t)
+
+
+def test_filters_mute_and_zone_tooltip(rig: Rig, page: Page) -> None:
+    t = now_ms()
+    rig.deliver(fix("P-203", 60, 130, t - 40_000), fix("P-203", 60, 40, t - 20_000))
+    login(page, rig.base, *OPERATOR)
+    alarm = page.locator("#alarm-list li.alarm", has_text="Visitor badge 203")
+    alarm.wait_for(timeout=3000)
+    page.select_option("#filter-type", "offline")
+    expect(alarm).to_have_count(0)
+    page.select_option("#filter-type", "trespass")
+    page.select_option("#filter-zone", "TANK-1")
+    expect(alarm).to_have_count(1)
+    page.select_option("#filter-zone", "YARD")
+    expect(alarm).to_have_count(0)
+    page.select_option("#filter-zone", "")
+
+    page.click("#mute")
+    expect(page.locator("#mute")).to_have_text("Sound: muted")
+    page.reload()
+    expect(page.locator("#mute")).to_have_text("Sound: muted")
+    beeps = page.evaluate("window.__fenceBeeps || 0")
+    rig.deliver(fix("P-203", 60, 140, now_ms()), fix("P-202", 30, 130, now_ms() - 20_000))
+    rig.deliver(fix("P-202", 30, 40, now_ms()))
+    page.locator("#alarm-list li.alarm", has_text="Visitor badge 202").wait_for(timeout=3000)
+    assert page.evaluate("window.__fenceBeeps || 0") == beeps
+
+    # hovering a zone shows its limits
+    px, py = page.evaluate("""() => { const z = window.__fence.zonesById.get('YARD').polygons[0][0];
+        const x = (z[0][0] + z[2][0]) / 2, y = (z[0][1] + z[2][1]) / 2; return toScreen(x, y + 20); }""")
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + px, box["y"] + py)
+    expect(page.locator("#tooltip")).to_contain_text("Loading yard (YARD)")
+    expect(page.locator("#tooltip")).to_contain_text("max 2")
+    shot(page, "08-zone-tooltip")
+
+
+def test_history_replay_with_time_slider(rig: Rig, page: Page) -> None:
+    t = now_ms() - 120_000
+    path = [(20, 230), (40, 215), (60, 200), (60, 185), (60, 170)]
+    rig.deliver(*(fix("V-101", x, y, t + 10_000 * i) for i, (x, y) in enumerate(path)))
+    login(page, rig.base, *OPERATOR)
+    page.click('.tabs button[data-tab="replay"]')
+    page.evaluate("""([a, b]) => { document.getElementById('replay-from').value = localInput(a);
+                                   document.getElementById('replay-to').value = localInput(b); }""",
+                  [t - 5_000, t + 45_000])
+    # the inputs are in the site's time zone (Asia/Shanghai: UTC+8), whatever the browser's
+    shown = page.evaluate("(ms) => localInput(ms)", t)
+    assert shown == time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t / 1000 + 8 * 3600))
+    assert page.evaluate("(ms) => fromLocalInput(localInput(ms))", t) == t // 1000 * 1000
+    page.click("#replay-load")
+    expect(page.locator("#replay-info")).to_contain_text("terminals")
+    expect(page.locator("#mode")).to_have_text("REPLAY")
+    expect(page.locator("#replay-slider")).to_be_enabled()
+
+    def replay_xy(at: int) -> list[float]:
+        page.evaluate("""(v) => { const s = document.getElementById('replay-slider'); s.value = v;
+                                  s.dispatchEvent(new Event('input')); }""",
+                      round(1000 * (at - (t - 5_000)) / 50_000))
+        return page.evaluate("""() => { const p = window.__fence.replay.positions().find(p => p.id === 'V-101');
+                                         return p ? [p.x, p.y, p.t] : null; }""")
+
+    x2, y2, t2 = replay_xy(t + 21_000)
+    assert t2 == t + 20_000
+    ex, ey = rig.engine.index.project(*_lonlat(60, 200))
+    assert abs(x2 - ex) < 0.05 and abs(y2 - ey) < 0.05
+    assert replay_xy(t + 41_000)[2] == t + 40_000
+    expect(page.locator("#replay-time")).not_to_be_empty()
+    shot(page, "09-history-replay")
+    page.click("#replay-live")
+    expect(page.locator("#mode")).to_have_text("")
+
+
+def _lonlat(x: float, y: float) -> tuple[float, float]:
+    from tests.console.support import lonlat
+
+    return lonlat(x, y)

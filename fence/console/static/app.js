@@ -523,7 +523,7 @@ function draw() {
   ctx.save();
   ctx.setTransform(dpr * s, 0, 0, -dpr * s, dpr * (w / 2 - (view.cx - view.ox) * s), dpr * (h / 2 + (view.cy - view.oy) * s));
   for (const zp of zonePaths) {
-    const live = S.zoneLive.get(zp.zone.id);
+    const live = S.replay ? null : S.zoneLive.get(zp.zone.id);
     ctx.fillStyle = zp.colour + (zp.zone.id === S.selectedZone ? "55" : "26");
     ctx.fill(zp.path, "evenodd");
     ctx.lineWidth = (live && (live.over || live.under) ? 3.5 : zp.zone.id === S.selectedZone ? 3 : 1.5) / s;
@@ -543,7 +543,7 @@ function draw() {
   // screen, plain squares without quality rings (much cheaper to rasterise).
   const groups = new Map();
   const alarmed = new Set();
-  for (const a of S.alarms.values()) if (a.terminal && a.severity === "critical") alarmed.add(a.terminal);
+  if (!S.replay) for (const a of S.alarms.values()) if (a.terminal && a.severity === "critical") alarmed.add(a.terminal);
   const visible = [];
   for (const t of currentPositions()) {
     if (t.x === null) continue;
@@ -579,7 +579,7 @@ function draw() {
     const b = zp.zone.polygons[0][0];
     let sx = 0, sy = 0; for (const [x, y] of b) { sx += x; sy += y; }
     const [px, py] = toScreen(sx / b.length, sy / b.length);
-    const live = S.zoneLive.get(zp.zone.id);
+    const live = S.replay ? null : S.zoneLive.get(zp.zone.id);
     const label = `${zp.zone.name}${live ? " · " + live.count : ""}`;
     const tw = ctx.measureText(label).width;
     ctx.fillStyle = "rgba(12,16,22,.75)"; ctx.fillRect(px - tw / 2 - 3, py - 12, tw + 6, 16);
@@ -684,9 +684,21 @@ function clickMap(ev) {
 }
 
 // ---------------------------------------------------------------- history replay
-function localInput(ms) {
-  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60000);
-  return d.toISOString().slice(0, 19);
+// The From/To inputs are wall-clock times in the site's time zone (as everything shown).
+function siteOffsetMs(ms) {
+  const tz = (S.site && S.site.timezone) || "UTC";
+  const parts = {};
+  for (const p of new Intl.DateTimeFormat("en-US", { timeZone: tz, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" }).formatToParts(new Date(ms))) parts[p.type] = p.value;
+  const asUtc = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour % 24, +parts.minute, +parts.second);
+  return asUtc - Math.floor(ms / 1000) * 1000;
+}
+function localInput(ms) { return new Date(ms + siteOffsetMs(ms)).toISOString().slice(0, 19); }
+function fromLocalInput(text) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(text);
+  if (!m) return NaN;
+  const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
+  const guess = wall - siteOffsetMs(wall);
+  return wall - siteOffsetMs(guess);
 }
 function initReplayInputs() {
   const now = S.clockMs || Date.now();
@@ -695,7 +707,7 @@ function initReplayInputs() {
 }
 document.querySelector('[data-tab="replay"]').addEventListener("click", initReplayInputs);
 $("replay-load").addEventListener("click", async () => {
-  const from = new Date($("replay-from").value).getTime(), to = new Date($("replay-to").value).getTime();
+  const from = fromLocalInput($("replay-from").value), to = fromLocalInput($("replay-to").value);
   if (!(to > from)) { $("replay-info").textContent = "Pick a range with From before To."; return; }
   $("replay-info").textContent = "Loading…";
   let doc;
