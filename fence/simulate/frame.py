@@ -6,6 +6,7 @@ in), so "2 m inside the zone" means the same thing to the simulator and to the e
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ class Point:
 
     def distance(self, other: Point) -> float:
         """Straight-line distance in metres."""
-        return float(np.hypot(other.x - self.x, other.y - self.y))
+        return math.hypot(other.x - self.x, other.y - self.y)
 
 
 class Frame:
