@@ -40,7 +40,7 @@ class _Subscriber:
         assert self._ready.wait(10), "subscription not acknowledged"
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
-        self.got.append((msg.topic, msg.payload, msg.qos))
+        self.got.append((msg.topic, bytes(msg.payload), msg.qos))
 
     def wait_for(self, n: int, timeout_s: float = 20.0) -> None:
         deadline = time.monotonic() + timeout_s

@@ -1,0 +1,91 @@
+"""``fence simulate`` from the shell."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fence.cli import main
+from fence.simulate.simulator import Simulator
+from fence.simulate.wire import NO_FAULTS, Format
+from gnss.fixjson import parse_fix_line
+from gnss.instant import format_instant
+from tests.simulate.sites import S11, T0_MS, site
+from tests.support.paths import REPO
+
+START = format_instant(T0_MS)
+
+
+def test_out_file_holds_exactly_the_simulated_bytes(tmp_path: Path) -> None:
+    out = tmp_path / "sim.nmea"
+    status = main(["simulate", "--config", str(S11), "--start", START, "--seed", "6",
+                   "--duration-s", "20", "--speed", "max", "--no-faults", "--out", str(out)])
+    assert status == 0
+    sim = Simulator(site(S11), seed=6, start_ms=T0_MS, faults=NO_FAULTS)
+    assert out.read_bytes() == b"".join(m.payload for m in sim.messages(T0_MS + 20_000))
+
+
+def test_fix_format_for_chosen_terminals(tmp_path: Path) -> None:
+    out = tmp_path / "fixes.jsonl"
+    status = main(["simulate", "--config", str(S11), "--start", START, "--duration-s", "10",
+                   "--speed", "max", "--format", "fix", "--only", "W-001,V-002",
+                   "--out", str(out)])
+    assert status == 0
+    fixes = [parse_fix_line(line) for line in out.read_text().splitlines()]
+    assert len(fixes) == 20
+    assert {f.terminal for f in fixes} == {"W-001", "V-002"}
+    sim = Simulator(site(S11), seed=0, start_ms=T0_MS, fmt=Format.FIX)
+    want = [m.payload for m in sim.messages(T0_MS + 10_000) if m.terminal in ("W-001", "V-002")]
+    assert out.read_bytes() == b"".join(want)
+
+
+def test_explain_names_every_scripted_part(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["simulate", "--config", str(S11), "--start", START,
+                   "--scenario", "all-events", "--explain"])
+    assert status == 0
+    err = capsys.readouterr().err
+    for part in ("trespass:", "overcrowding:", "undermanning:", "loitering:", "stillness:",
+                 "offline:", "background:"):
+        assert part in err
+    assert "not in this run" not in err
+
+
+def test_bad_input_is_refused_with_a_reason(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "fence.toml"
+    bad.write_text('[site]\nname = "x"\nzones = "missing.geojson"\n')
+    assert main(["simulate", "--config", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert "missing.geojson" in capsys.readouterr().err
+    assert main(["simulate", "--config", str(S11), "--device", str(tmp_path / "tty")]) == 2
+    assert "--only" in capsys.readouterr().err
+    assert main(["simulate", "--config", str(S11), "--only", "NOPE", "--out", "-"]) == 2
+    assert "NOPE" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["simulate", "--config", str(S11), "--speed", "0"])
+    assert "speed" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["simulate", "--config", str(S11), "--mqtt", "localhost"])
+    assert "HOST:PORT" in capsys.readouterr().err
+
+
+def test_sigterm_ends_an_endless_real_time_run_cleanly(tmp_path: Path) -> None:
+    out = tmp_path / "live.nmea"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fence.cli", "simulate", "--config", str(S11), "--out", str(out)],
+        stderr=subprocess.PIPE, env=env, cwd=REPO,
+    )
+    deadline = time.monotonic() + 30
+    while (not out.exists() or out.stat().st_size == 0) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert b"sent " in err
+    assert out.read_bytes().count(b"GGA,") >= 2 * len(site(S11).terminals)
