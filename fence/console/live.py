@@ -144,8 +144,11 @@ class InProcessBackend:
 
     # ---- pump -------------------------------------------------------------------
     def start(self) -> None:
-        """Read the first state and start the pump thread."""
-        self.pump()
+        """Read the first state and start the pump thread (a failure is logged, retried)."""
+        try:
+            self.pump()
+        except Exception:
+            log.exception("console: first pump failed; retrying every period")
         self._thread.start()
 
     def stop(self) -> None:

@@ -69,6 +69,8 @@ function showLogin(msg) {
   setConn(false, "logged out");
 }
 let audioCtx = null;
+// Browsers allow sound only after a user gesture: the first click anywhere unlocks it.
+document.addEventListener("click", () => { if (!audioCtx && window.AudioContext) audioCtx = new AudioContext(); }, { once: true, capture: true });
 $("login-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   $("login-error").textContent = "";
