@@ -98,6 +98,7 @@ def _emitter(
     write = sink.write
 
     def emit(events: list[Event]) -> None:
+        """Show the events to the observer, write those the zone filter keeps."""
         counts.total += len(events)
         if observer is not None:
             observer.on_events(events)

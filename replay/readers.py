@@ -309,6 +309,7 @@ def _gpx_parser(state: _GpxState) -> expat.XMLParserType:
     parser = expat.ParserCreate(namespace_separator=" ")
 
     def start(name: str, attrs: dict[str, str]) -> None:
+        """Open an element; a trkpt starts a point at its line."""
         local = _local(name)
         state.path.append(local)
         state.text.clear()
@@ -316,6 +317,7 @@ def _gpx_parser(state: _GpxState) -> expat.XMLParserType:
             state.point = _GpxPoint(parser.CurrentLineNumber, attrs.get("lat"), attrs.get("lon"))
 
     def end(name: str) -> None:
+        """Close an element: finish a point, or keep its time, fix or the track name."""
         local = _local(name)
         state.path.pop()
         text = "".join(state.text)
