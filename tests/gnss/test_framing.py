@@ -157,3 +157,20 @@ def test_keep_filter_drops_other_types_unchecked() -> None:
     gsv = "".join(encode.gsv("GB", [(1, 2, 3, 4)]))
     framer = Framer("t", keep=frozenset({b"GGA"}))
     assert framer.feed((gsv + GGA + RMC).encode()) == [body_of(GGA)]
+
+
+def test_injected_sentence_recovery_does_not_depend_on_chunking() -> None:
+    outer = GGA.encode()
+    inner = b"$PTNTA,20160203131539,2,T4,000000066,+107,3,0,3*18\r\n"
+    data = outer[:25] + inner + outer[25:] + RMC.encode()
+    whole = frame(data)
+    for cut in range(1, len(data)):
+        framer = Framer("t")
+        assert framer.feed(data[:cut]) + framer.feed(data[cut:]) + framer.flush() == whole, cut
+
+
+def test_decode_error_checks_its_values() -> None:
+    with pytest.raises(TypeError):
+        DecodeError("cut", "x")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        DecodeError(DecodeErrorKind.CUT, "x", "t", 0)
