@@ -16,7 +16,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
 from zones.crs import GEOGRAPHIC_CRS
-from zones.model import Site, Zone
+from zones.model import Site
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,20 +32,13 @@ class Point:
 
 
 class Frame:
-    """Conversions between the site's metric CRS and geographic lon/lat."""
+    """The site's metric frame: the union of its zones, and the way back to lon/lat."""
 
     def __init__(self, site: Site) -> None:
         self._to_lonlat = Transformer.from_crs(site.crs, GEOGRAPHIC_CRS, always_xy=True)
-        self._to_metric = Transformer.from_crs(GEOGRAPHIC_CRS, site.crs, always_xy=True)
-        self.zones: tuple[Zone, ...] = site.zones
         self.all_zones: BaseGeometry = unary_union([z.metric for z in site.zones])
 
     def lonlat(self, xs: Sequence[float], ys: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
         """Arrays of (lon, lat) for metric coordinates."""
         lons, lats = self._to_lonlat.transform(np.asarray(xs, float), np.asarray(ys, float))
         return np.asarray(lons, float), np.asarray(lats, float)
-
-    def metric(self, lon: float, lat: float) -> Point:
-        """The metric point of a lon/lat."""
-        x, y = self._to_metric.transform(lon, lat)
-        return Point(float(x), float(y))
