@@ -80,6 +80,14 @@ def stem_of(path: str) -> str:
     return name
 
 
+def id_from_name(spec: InputSpec) -> str | None:
+    """A terminal id from the input's file name, or None when it has no usable name
+    (standard input, ``/dev/fd/N`` of a pipe or process substitution)."""
+    if spec.path == "-" or spec.path.startswith(("/dev/", "/proc/")):
+        return None
+    return stem_of(spec.path) or None
+
+
 def format_from_name(path: str) -> InputFormat | None:
     """The format the file name says (``.jsonl``, ``.nmea.gz``, ...), or None."""
     name = path[:-3] if path.endswith(".gz") else path

@@ -19,11 +19,19 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, TextIO
 from xml.parsers import expat
 
+from gnss.decoder import NmeaDecoder
 from gnss.errors import DecodeError
 from gnss.fix import Fix
 from gnss.fixjson import FixLineError, fix_from_obj
 from gnss.instant import InstantError, parse_instant
-from replay.opening import InputError, InputFormat, InputSpec, OpenedInput, open_input, stem_of
+from replay.opening import (
+    InputError,
+    InputFormat,
+    InputSpec,
+    OpenedInput,
+    id_from_name,
+    open_input,
+)
 
 
 class Arrival(NamedTuple):
@@ -144,10 +152,11 @@ def read_nmea(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> It
 
     Decoder errors are reported as skipped lines with the decoder's line number.
     """
-    from gnss.decoder import NmeaDecoder
-
     source = opened.spec.display
-    decoder = NmeaDecoder(options.terminal_id or stem_of(opened.spec.path))
+    terminal = options.terminal_id or id_from_name(opened.spec)
+    if terminal is None:
+        raise InputError(f"{source}: NMEA without a file name: name its terminal with --terminal-id")
+    decoder = NmeaDecoder(terminal)
     lines_fed = 0
     while chunk := opened.stream.read1(NMEA_CHUNK_BYTES):
         lines_fed += chunk.count(b"\n")
@@ -348,7 +357,7 @@ def read_gpx(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> Ite
     that is not a fix is skipped with its line; an XML syntax error ends the file there.
     """
     source = opened.spec.display
-    default_terminal = stem_of(opened.spec.path)
+    default_terminal = id_from_name(opened.spec)
     state = _GpxState()
     parser = _gpx_parser(state)
     while True:
@@ -366,12 +375,16 @@ def read_gpx(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> Ite
 
 
 def _gpx_flush(
-    state: _GpxState, source: str, default_terminal: str, options: ReaderOptions, skips: SkipLog
+    state: _GpxState, source: str, default_terminal: str | None, options: ReaderOptions,
+    skips: SkipLog,
 ) -> Iterator[Arrival]:
     done = list(state.done)
     state.done.clear()
     for point, track_name in done:
         terminal = options.terminal_id or track_name or default_terminal
+        if terminal is None:
+            raise InputError(f"{source}:{point.line}: track without <name> and input without a "
+                             "file name: name its terminal with --terminal-id")
         try:
             yield Arrival(None, _gpx_fix(point, terminal, options.gpx_quality))
         except (FixLineError, ValueError) as exc:

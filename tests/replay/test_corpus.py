@@ -13,7 +13,7 @@ from gnss.decoder import decode_bytes
 from gnss.fix import Fix
 from replay.opening import InputSpec, open_input
 from replay.readers import ReaderOptions, SkipLog, read_input
-from tests.replay.support import fence_replay, keys_of_lines
+from tests.replay.support import fence_replay, fence_replay_shell, keys_of_lines
 from tests.support.paths import CORPUS_NMEA
 
 LOGS = sorted(CORPUS_NMEA.glob("*.log"))
@@ -86,3 +86,13 @@ def test_whole_corpus_merged_in_one_replay(dock: Path, tmp_path: Path) -> None:
     # every capture was heard, and the clock ran on: each ends offline
     assert last_offline == {p.stem: "raised" for p in LOGS}
     assert [e["t"] for e in events] == sorted(e["t"] for e in events)
+
+
+def test_nmea_through_a_pipe_needs_a_terminal_id(dock: Path) -> None:
+    log = CORPUS_NMEA / "beidou-bd.log"
+    done = fence_replay_shell('fence replay --config "$1" - < "$2"', dock, log)
+    assert done.returncode == 2
+    assert "name its terminal with --terminal-id" in done.stderr
+    done = fence_replay_shell('fence replay --config "$1" --terminal-id BD-7 <(cat "$2")', dock, log)
+    assert done.returncode == 0, done.stderr
+    assert {k[4] for k in keys_of_lines(done.stdout.splitlines())} == {"BD-7", None}
