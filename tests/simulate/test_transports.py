@@ -8,6 +8,7 @@ import time
 from collections import defaultdict
 
 import paho.mqtt.client as mqtt
+import pytest
 import serial
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -17,12 +18,13 @@ from fence.simulate.simulator import Simulator
 from fence.simulate.transports import (
     MqttOptions,
     MqttTransport,
+    TransportError,
     pty_transport,
     tcp_transport,
 )
 from fence.simulate.wire import NO_FAULTS, Format
 from tests.simulate.sites import T0_MS, site
-from tests.support.broker import Broker
+from tests.support.broker import Broker, free_port
 
 
 class _Subscriber:
@@ -164,3 +166,10 @@ def test_tcp_gateway_serves_one_terminal_per_port() -> None:
             conn.close()
     finally:
         transport.close()
+
+
+def test_mqtt_without_a_broker_is_a_clear_error() -> None:
+    port = free_port()
+    with pytest.raises(TransportError, match=f"127.0.0.1:{port}"):
+        MqttTransport(MqttOptions("127.0.0.1", port, "fence/x", connect_timeout_s=1.0),
+                      Format.NMEA)
