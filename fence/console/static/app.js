@@ -460,19 +460,19 @@ function pick(id) { $("search-results").innerHTML = ""; $("search").value = term
 
 // ---------------------------------------------------------------- header
 let headerPending = false;
-function scheduleHeader() {
+function renderHeader() {
+  $("clock").textContent = fmtTime(S.replay ? S.replay.t : S.clockMs, true);
+  let online = 0;
+  for (const t of S.terminals.values()) if (t.online) online++;
+  $("counts").textContent = `${online} online / ${S.terminals.size} terminals`;
+  if (S.selectedZone && $("tab-zones").classList.contains("active")) showZone(S.selectedZone, false);
+}
+function scheduleHeader() {  // at most four times a second
   if (headerPending) return;
   headerPending = true;
-  setTimeout(() => {
-    headerPending = false;
-    $("clock").textContent = fmtTime(S.replay ? S.replay.t : S.clockMs, true);
-    let online = 0;
-    for (const t of S.terminals.values()) if (t.online) online++;
-    $("counts").textContent = `${online} online / ${S.terminals.size} terminals`;
-    if (S.selectedZone && $("tab-zones").classList.contains("active")) showZone(S.selectedZone, false);
-  }, 250);
+  setTimeout(() => { headerPending = false; renderHeader(); }, 250);
 }
-function renderAll() { renderAlarms(); renderZoneTable(); scheduleHeader(); }
+function renderAll() { renderAlarms(); renderZoneTable(); renderHeader(); }
 
 // ---------------------------------------------------------------- map
 const canvas = $("map");
