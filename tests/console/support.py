@@ -34,7 +34,8 @@ def lonlat(x_m: float, y_m: float) -> tuple[float, float]:
     return LON0 + x_m / M_PER_DEG_LON, LAT0 + y_m / M_PER_DEG_LAT
 
 
-def _rect(x0: float, y0: float, x1: float, y1: float) -> list[list[list[float]]]:
+def rect_lonlat(x0: float, y0: float, x1: float, y1: float) -> list[list[list[float]]]:
+    """GeoJSON polygon coordinates of a local rectangle (metres from the origin)."""
     ring = [lonlat(x0, y0), lonlat(x1, y0), lonlat(x1, y1), lonlat(x0, y1), lonlat(x0, y0)]
     return [[list(p) for p in ring]]
 
@@ -44,9 +45,9 @@ def write_site(folder: Path, console_extra: str = "", update_ms: int = 200) -> P
     folder.mkdir(parents=True, exist_ok=True)
     features = [
         ("TANK-1", "Tank farm 1", {"access": "restricted", "permits": [{"roles": ["tank-crew"]}],
-                                   "kind": "tank-farm", "max_dwell_s": 3600}, _rect(0, 0, 100, 100)),
-        ("YARD", "Loading yard", {"max_occupancy": 2, "kind": "yard"}, _rect(150, 0, 300, 100)),
-        ("GATE", "Main gate", {"kind": "gate"}, _rect(0, 150, 60, 200)),
+                                   "kind": "tank-farm", "max_dwell_s": 3600}, rect_lonlat(0, 0, 100, 100)),
+        ("YARD", "Loading yard", {"max_occupancy": 2, "kind": "yard"}, rect_lonlat(150, 0, 300, 100)),
+        ("GATE", "Main gate", {"kind": "gate"}, rect_lonlat(0, 150, 60, 200)),
     ]
     doc = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"id": zid, "name": name, **props},

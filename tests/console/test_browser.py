@@ -220,3 +220,12 @@ def _lonlat(x: float, y: float) -> tuple[float, float]:
     from tests.console.support import lonlat
 
     return lonlat(x, y)
+
+
+def test_expired_session_brings_the_login_back(tmp_path: Path, page: Page) -> None:
+    with running_rig(tmp_path / "short", "session_ttl_s = 2\n") as short:
+        login(page, short.base, *OPERATOR)
+        expect(page.locator("#conn")).to_have_text("live")
+        expect(page.locator("#login")).to_be_visible(timeout=10_000)
+        expect(page.locator("#login-error")).to_contain_text("Session expired")
+        shot(page, "11-session-expired")
