@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 from gnss.errors import DecodeError
 from gnss.fix import Fix
-from gnss.fixjson import fix_to_line
+from gnss.fixjson import fix_to_line, fix_to_obj
 from gnss.sources import SourceItem
 from gnss.sources.stream import FileSource
 
@@ -29,7 +30,19 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--terminal", help="terminal id of the fixes (default: the file name)")
     parser.add_argument("--no-comments", action="store_true", help="do not skip lines starting with '#'")
     parser.add_argument("--errors", action="store_true", help="also print every decode error on stderr")
+    parser.add_argument(
+        "--satellites", action="store_true", help='read GSV: add "in_view" (satellites per constellation)'
+    )
     parser.set_defaults(func=run)
+
+
+def _line(fix: Fix, satellites: bool) -> str:
+    """The contract JSON line, with ``in_view`` when satellites were asked for."""
+    if not satellites:
+        return fix_to_line(fix)
+    obj = fix_to_obj(fix)
+    obj["in_view"] = {system.value: count for system, count in fix.sats_in_view}
+    return json.dumps(obj, separators=(", ", ": "))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         nonlocal fixes
         if isinstance(item, Fix):
             fixes += 1
-            out.write(fix_to_line(item) + "\n")
+            out.write(_line(item, args.satellites) + "\n")
             if live:
                 out.flush()
         elif isinstance(item, DecodeError):
@@ -57,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{path}: {item}", file=sys.stderr)
 
     try:
-        FileSource(path, terminal, comments=not args.no_comments).run(deliver)
+        FileSource(path, terminal, comments=not args.no_comments, satellites=args.satellites).run(deliver)
     except BrokenPipeError:
         raise
     except OSError as exc:

@@ -4,7 +4,7 @@ Rules (docs/gnss.md explains the choices):
 
 * An epoch is identified by its UTC time of day. A timed sentence (GGA, RMC, GNS, GLL,
   GST, ZDA) with another time of day starts a new epoch; untimed sentences (VTG, GSA,
-  GSV) belong to the epoch in progress. A sentence repeating the time of an epoch
+  GSV) belong to the epoch in progress (GSV gives satellites in view per constellation). A sentence repeating the time of an epoch
   (a repeated GGA time) merges into it and never makes a new fix.
 * An epoch becomes a fix when it holds a position report (GGA, RMC, GNS or GLL).
 * Emission: as soon as the epoch is known complete. Like gpsd, the assembler learns
@@ -28,11 +28,10 @@ Rules (docs/gnss.md explains the choices):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 from gnss.civil import MS_PER_DAY, nearest_instant
 from gnss.errors import DecodeError, DecodeErrorKind
-from gnss.fix import Fix, FixValueError
+from gnss.fix import Constellation, Fix, FixValueError
 from gnss.sentences import (
     FieldError,
     Gga,
@@ -49,6 +48,16 @@ from gnss.sentences import (
 )
 
 MAX_UNDATED_EPOCHS = 30
+TALKER_CONSTELLATION: dict[bytes, Constellation] = {
+    b"GP": Constellation.GPS,
+    b"GL": Constellation.GLONASS,
+    b"GA": Constellation.GALILEO,
+    b"BD": Constellation.BEIDOU,
+    b"GB": Constellation.BEIDOU,
+    b"GQ": Constellation.QZSS,
+    b"QZ": Constellation.QZSS,
+    b"GI": Constellation.NAVIC,
+}
 
 # Position source ranks: a higher rank replaces a lower one within the epoch.
 _RANK_GLL = 1
@@ -86,6 +95,7 @@ class _Epoch:
         "course_rank",
         "acc_m",
         "deferred",
+        "in_view",
     )
 
     def __init__(self, tod_ms: int | None) -> None:
@@ -112,6 +122,7 @@ class _Epoch:
         self.course_rank = 0
         self.acc_m: float | None = None
         self.deferred: list[bytes] = []
+        self.in_view: dict[Constellation, int] = {}
 
     def quality(self) -> int:
         """The epoch's quality by source preference."""
@@ -168,17 +179,14 @@ class _Epoch:
     def resolve_deferred(self, terminal: str, out: list[Output]) -> None:
         """Read the deferred VTG/GSA sentences whose values the epoch still lacks."""
         for body in self.deferred:
-            kind = body[2:5]
-            if kind == b"VTG":
-                if self.speed_mps is not None and self.course_deg is not None:
-                    continue
-                reader: Callable[[list[bytes]], Record] = read_vtg
-            elif self.hdop is None:
-                reader = read_gsa
-            else:
+            is_vtg = body[2:5] == b"VTG"
+            if is_vtg and self.speed_mps is not None and self.course_deg is not None:
+                continue
+            if not is_vtg and self.hdop is not None:
                 continue
             try:
-                self.merge(reader(body[6:].split(b",")))
+                fields = body[6:].split(b",")
+                self.merge(read_vtg(fields) if is_vtg else read_gsa(fields))
             except FieldError as exc:
                 text = body.decode("ascii", errors="backslashreplace")
                 out.append(DecodeError(DecodeErrorKind.BAD_FIELD, f"{exc}: ${text}", terminal))
@@ -198,6 +206,9 @@ class _Epoch:
         if course is not None and rank >= self.course_rank:
             self.course_deg, self.course_rank = course, rank
 
+    def _in_view_tuple(self) -> tuple[tuple[Constellation, int], ...]:
+        return tuple((system, self.in_view[system]) for system in Constellation if system in self.in_view)
+
     def to_fix(self, terminal: str, t_ms: int) -> Fix:
         """The fix of this epoch at instant ``t_ms``."""
         quality = self.quality()
@@ -214,6 +225,7 @@ class _Epoch:
             self.sats,
             self.speed_mps,
             self.course_deg,
+            self._in_view_tuple() if self.in_view else (),
         )
 
 
@@ -266,6 +278,25 @@ class EpochAssembler:
             cur.deferred.append(body)
             if address == self._closer:
                 self._close_early(cur, out)
+
+    def in_view(self, talker: bytes, raw_count: bytes, out: list[Output]) -> None:
+        """Satellites in view of a talker's constellation (first GSV of a group; NMEA 4.11
+        sends one group per signal: the largest count is kept). Kept out of the cycle
+        learning: GSV repeats, it never closes a cycle. After an emitted epoch it counts
+        for the next one."""
+        system = TALKER_CONSTELLATION.get(talker)
+        if system is None or not raw_count:
+            return
+        if not raw_count.isdigit():
+            detail = f"GSV satellites in view {raw_count!r} is not a count"
+            out.append(DecodeError(DecodeErrorKind.BAD_FIELD, detail, self._terminal))
+            return
+        cur = self._cur
+        if cur.emitted:
+            cur = self._cur = _Epoch(None)
+        count = int(raw_count)
+        if count > cur.in_view.get(system, -1):
+            cur.in_view[system] = count
 
     def _close_early(self, cur: _Epoch, out: list[Output]) -> None:
         """The learned closer arrived: emit now, unless the epoch cannot be dated yet

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from enum import IntEnum
+from dataclasses import dataclass, field
+from enum import Enum, IntEnum
 
 
 class Quality(IntEnum):
@@ -20,6 +20,17 @@ class Quality(IntEnum):
     MANUAL = 7
     SIMULATED = 8
     RESERVED_9 = 9
+
+
+class Constellation(Enum):
+    """A satellite system, as the NMEA talker of its GSV sentences names it."""
+
+    GPS = "GPS"
+    GLONASS = "GLONASS"
+    GALILEO = "Galileo"
+    BEIDOU = "BeiDou"
+    QZSS = "QZSS"
+    NAVIC = "NavIC"
 
 
 class FixValueError(ValueError):
@@ -47,6 +58,9 @@ class Fix:
     sats: int | None = None
     speed_mps: float | None = None
     course_deg: float | None = None
+    sats_in_view: tuple[tuple[Constellation, int], ...] = field(default=(), compare=False)
+    """Satellites in view per constellation (from GSV), e.g. ((BEIDOU, 14), (GPS, 9));
+    empty when unknown. Informational: not compared, not in the contract JSON."""
 
     def __post_init__(self) -> None:
         if not self.terminal:
@@ -60,6 +74,9 @@ class Fix:
                 raise FixValueError(f"latitude {self.lat} out of range")
             if not (math.isfinite(self.lon) and -180.0 <= self.lon <= 180.0):
                 raise FixValueError(f"longitude {self.lon} out of range")
+        for system, count in self.sats_in_view:
+            if not isinstance(system, Constellation) or count < 0:
+                raise FixValueError(f"bad satellites in view entry {system!r}: {count!r}")
 
     @property
     def has_position(self) -> bool:

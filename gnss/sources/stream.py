@@ -133,10 +133,11 @@ class ReconnectingSource:
 class FileSource:
     """Reads a file (or stdin for ``-``) to its end: raw NMEA or gpsd logs with ``#`` lines."""
 
-    def __init__(self, path: str | Path, terminal: str, *, comments: bool = True) -> None:
+    def __init__(self, path: str | Path, terminal: str, *, comments: bool = True, satellites: bool = False) -> None:
         self.path = str(path)
         self.terminal = terminal
         self.comments = comments
+        self.satellites = satellites
         self.name = f"file:{self.path}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -165,7 +166,7 @@ class FileSource:
             self.done.set()
 
     def _read(self, stream: BinaryIO, deliver: Deliver) -> None:
-        decoder = NmeaDecoder(self.terminal)
+        decoder = NmeaDecoder(self.terminal, satellites=self.satellites)
         stripper = CommentStripper() if self.comments else None
         read: Callable[[int], bytes] = getattr(stream, "read1", stream.read)  # pipes: what is there
         while not self._stop.is_set():

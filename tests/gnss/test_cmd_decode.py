@@ -60,3 +60,9 @@ def test_reads_stdin() -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["decode", str(tmp_path / "nope.nmea")]) == 2
     assert "nope.nmea: no such file" in capsys.readouterr().err
+
+
+def test_satellites_option_adds_in_view(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["decode", "--satellites", str(CORPUS_NMEA / "unicore-um621.log")]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[-2]["in_view"] == {"GPS": 13, "GLONASS": 8, "Galileo": 9, "BeiDou": 14}

@@ -10,7 +10,7 @@ from gnss import encode
 from gnss.decoder import NmeaDecoder, decode_bytes
 from gnss.epoch import MAX_UNDATED_EPOCHS
 from gnss.errors import DecodeError, DecodeErrorKind
-from gnss.fix import Fix
+from gnss.fix import Constellation, Fix
 from gnss.instant import parse_instant
 
 T0 = parse_instant("2026-11-28T08:00:01.000Z")
@@ -226,3 +226,26 @@ def test_unknown_and_proprietary_sentences_are_ignored() -> None:
 def test_decoder_needs_a_terminal_id() -> None:
     with pytest.raises(ValueError, match="terminal"):
         NmeaDecoder("")
+
+
+def test_satellites_in_view_per_constellation_when_asked() -> None:
+    sats = [(i, 20, 10 * i, 40) for i in range(1, 12)]
+    epoch = (
+        encode.rmc("GN", T0, LAT, LON, mode="R")
+        + encode.gga("GN", T0, LAT, LON, 4)
+        + "".join(encode.gsv("GP", sats[:9]))
+        + "".join(encode.gsv("GB", sats))
+        + "".join(encode.gsv("GB", sats[:5]))  # NMEA 4.11: another signal of the same system
+        + "".join(encode.gsv("GA", []))
+        + encode.zda("GN", T0)
+    ).encode()
+    counting = NmeaDecoder("t", satellites=True)
+    (with_sats,) = fixes(counting.feed(epoch) + counting.flush())
+    assert [(c, n) for c, n in with_sats.sats_in_view] == [
+        (Constellation.GPS, 9),
+        (Constellation.GALILEO, 0),
+        (Constellation.BEIDOU, 11),
+    ]
+    decoder = NmeaDecoder("t")
+    (plain,) = fixes(decoder.feed(epoch) + decoder.flush())
+    assert plain.sats_in_view == () and plain == with_sats  # informational: not compared
