@@ -7,14 +7,16 @@ bound ``H`` on the hysteresis width ``h``:
 - deep outside: every point of the cell is at least ``H`` outside (the default: not
   stored);
 - band: anything else. The cell keeps the zone's *local* edges (every edge that can
-  come within ``H`` of the cell) and, when no edge crosses the cell, whether the cell
-  is inside.
+  come within ``H`` of the cell) and, when no edge touches the cell, its side.
 
 For a fix with ``h <= H`` the contract-4 decision then needs no geometry in a deep
-cell; in a band cell the distance to the local edges is exact whenever it is below
-``H``, and beyond it only the side matters (known for the cell, or asked of GEOS when
-the boundary crosses the cell). Records are shared between cells with the same
-content, and a cell is a 32-bit index into them.
+cell. In a band cell the distance to the local edges is exact whenever it is below
+``H``; the decision needs the side only when that distance is at least ``h``: it is the
+cell's side when the boundary does not touch the cell, else it comes from the nearest
+edge (rings are oriented with the interior on the left; at a vertex the two adjacent
+edges decide, as with angle-weighted pseudo-normals), or from GEOS in the rare case
+that the nearest local edge is farther than ``H``. Edges, band entries and records are
+shared between cells; a cell is a 32-bit index into the records.
 """
 
 from __future__ import annotations
@@ -31,16 +33,19 @@ from shapely.geometry.base import BaseGeometry
 EPS_M = 1e-6
 EMPTY: frozenset[str] = frozenset()
 
-Edge = tuple[float, float, float, float, float]
-"""A boundary segment as (ax, ay, dx, dy, 1 / (dx² + dy²))."""
+Edge = tuple[float, float, float, float, float, float, float, float, float]
+"""A directed boundary segment, interior on its left:
+(ax, ay, dx, dy, 1 / (dx² + dy²), previous edge dx, dy, next edge dx, dy)."""
 
-BandEntry = tuple[str, float, tuple[Edge, ...], int, BaseGeometry]
-"""(zone id, margin_m, local edges, side: 1 inside / 0 outside / -1 ask GEOS, geometry)."""
+BandEntry = tuple[str, float, tuple[Edge, ...], int, BaseGeometry, float]
+"""(zone id, margin_m, local edges, side: 1 inside / 0 outside / -1 from the edges,
+oriented metric geometry, H)."""
 
 Record = tuple[frozenset[str], tuple[BandEntry, ...]]
 """A cell's content: zones it is deep inside, and its band entries."""
 
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +59,9 @@ class Grid:
     ny: int
 
     @classmethod
-    def covering(cls, bounds: tuple[float, float, float, float], pad_m: float, cell_m: float, max_cells: int) -> Grid:
+    def covering(
+        cls, bounds: tuple[float, float, float, float], pad_m: float, cell_m: float, max_cells: int
+    ) -> Grid:
         """A grid over ``bounds`` padded by ``pad_m``; cells grow until at most ``max_cells``."""
         minx, miny, maxx, maxy = bounds
         width = maxx - minx + 2 * pad_m
@@ -75,33 +82,120 @@ class Grid:
         )
 
 
-def edge_tuples(edges: npt.NDArray[np.float64]) -> tuple[Edge, ...]:
-    """Rows (ax, ay, bx, by) as the tuples ``nearest_sq_distance`` walks."""
+def boundary_edges(metric: BaseGeometry) -> FloatArray:
+    """Every segment of every ring of every part, interior on the left, as rows
+    (ax, ay, bx, by, previous dx, previous dy, next dx, next dy); no zero-length ones."""
+    rows = []
+    oriented = shapely.orient_polygons(metric, exterior_cw=False)
+    for ring in shapely.get_rings(shapely.get_parts(oriented)):
+        coords = shapely.get_coordinates(ring)[:-1]
+        keep = np.any(coords != np.roll(coords, -1, axis=0), axis=1)
+        coords = coords[keep]
+        ends = np.roll(coords, -1, axis=0)
+        d = ends - coords
+        rows.append(np.hstack([coords, ends, np.roll(d, 1, axis=0), np.roll(d, -1, axis=0)]))
+    return np.asarray(np.vstack(rows), dtype=float)
+
+
+def edge_tuples(edges: FloatArray) -> list[Edge]:
+    """Rows of ``boundary_edges`` as the tuples ``band_decision`` walks."""
     dx = edges[:, 2] - edges[:, 0]
     dy = edges[:, 3] - edges[:, 1]
     inv = 1.0 / (dx * dx + dy * dy)
-    return tuple(zip(edges[:, 0].tolist(), edges[:, 1].tolist(), dx.tolist(), dy.tolist(), inv.tolist(), strict=True))
+    columns = [edges[:, 0], edges[:, 1], dx, dy, inv, edges[:, 4], edges[:, 5], edges[:, 6], edges[:, 7]]
+    return list(zip(*(c.tolist() for c in columns), strict=True))
 
 
-def boundary_edges(metric: BaseGeometry) -> npt.NDArray[np.float64]:
-    """Every segment of every ring of every part, as rows (ax, ay, bx, by); no zero-length ones."""
-    rows = []
-    for ring in shapely.get_rings(shapely.get_parts(metric)):
-        coords = shapely.get_coordinates(ring)
-        rows.append(np.hstack([coords[:-1], coords[1:]]))
-    edges = np.vstack(rows)
-    keep = (edges[:, 0] != edges[:, 2]) | (edges[:, 1] != edges[:, 3])
-    return np.asarray(edges[keep], dtype=float)
+def nearest_edge(edges: tuple[Edge, ...], x: float, y: float) -> tuple[float, Edge | None, float]:
+    """(squared distance, nearest edge, its clamped parameter t) over ``edges``."""
+    best = math.inf
+    best_edge: Edge | None = None
+    best_t = 0.0
+    for edge in edges:
+        ax, ay, dx, dy, inv = edge[0], edge[1], edge[2], edge[3], edge[4]
+        px = x - ax
+        py = y - ay
+        t = (px * dx + py * dy) * inv
+        if t <= 0.0:
+            t = 0.0
+        elif t >= 1.0:
+            t = 1.0
+            px -= dx
+            py -= dy
+        else:
+            px -= t * dx
+            py -= t * dy
+        q = px * px + py * py
+        if q < best:
+            best, best_edge, best_t = q, edge, t
+    return best, best_edge, best_t
+
+
+def side_of_nearest(edge: Edge, t: float, x: float, y: float) -> bool:
+    """Whether (x, y), off the boundary and nearest to ``edge`` at ``t``, is inside."""
+    ax, ay, dx, dy = edge[0], edge[1], edge[2], edge[3]
+    if 0.0 < t < 1.0:
+        return dx * (y - ay) - dy * (x - ax) > 0.0
+    if t == 0.0:  # vertex A: previous edge in, this edge out
+        in_dx, in_dy, out_dx, out_dy = edge[5], edge[6], dx, dy
+    else:  # vertex B: this edge in, next edge out
+        ax, ay = ax + dx, ay + dy
+        in_dx, in_dy, out_dx, out_dy = dx, dy, edge[7], edge[8]
+    left_in = in_dx * (y - ay) - in_dy * (x - ax) > 0.0
+    left_out = out_dx * (y - ay) - out_dy * (x - ax) > 0.0
+    if in_dx * out_dy - in_dy * out_dx > 0.0:  # convex vertex
+        return left_in and left_out
+    return left_in or left_out
+
+
+def band_decision(entry: BandEntry, inside_now: bool, x: float, y: float, h_m: float) -> bool:
+    """Contract-4 decision for one band entry, for ``h_m <= H``."""
+    edges = entry[2]
+    if len(edges) == 1:  # the common case, without the loop
+        edge = edges[0]
+        px = x - edge[0]
+        py = y - edge[1]
+        t = (px * edge[2] + py * edge[3]) * edge[4]
+        if t <= 0.0:
+            t = 0.0
+        elif t >= 1.0:
+            t = 1.0
+            px -= edge[2]
+            py -= edge[3]
+        else:
+            px -= t * edge[2]
+            py -= t * edge[3]
+        q = px * px + py * py
+        nearest: Edge | None = edge
+    else:
+        q, nearest, t = nearest_edge(edges, x, y)
+    if q < h_m * h_m:
+        return inside_now
+    side = entry[3]
+    if side >= 0:
+        return side == 1
+    if nearest is not None and q < entry[5] * entry[5]:
+        return side_of_nearest(nearest, t, x, y)
+    return bool(shapely.contains_xy(entry[4], x, y))
 
 
 @dataclass(frozen=True, slots=True)
 class ZoneCells:
-    """One zone's classification on a grid: deep-inside cell keys and band entries."""
+    """One zone's classification on a grid.
+
+    ``deep_keys``: cells deep inside. ``band_keys[i]`` is a band cell whose entry is
+    ``entries[band_ids[i]]`` (cells with the same local edges and side share an entry).
+    """
 
     zone_id: str
     deep_keys: IntArray
     band_keys: IntArray
-    band: tuple[BandEntry, ...]
+    band_ids: IntArray
+    entries: tuple[BandEntry, ...]
+
+    def band_entry(self, i: int) -> BandEntry:
+        """The entry of the ``i``-th band cell."""
+        return self.entries[int(self.band_ids[i])]
 
 
 def classify(
@@ -125,66 +219,37 @@ def classify(
     half_diag = s * math.sqrt(0.5)
     deep = signed - half_diag >= h_max_m + EPS_M
     band = ~deep & (signed + half_diag > -(h_max_m + EPS_M))
-    keys = ix * grid.ny + iy
+    keys = (ix * grid.ny + iy).astype(np.int64)
     band_idx = np.flatnonzero(band)
-    entries: list[BandEntry] = []
-    if band_idx.size:
-        edges = boundary_edges(metric)
-        lo_x = np.minimum(edges[:, 0], edges[:, 2])
-        hi_x = np.maximum(edges[:, 0], edges[:, 2])
-        lo_y = np.minimum(edges[:, 1], edges[:, 3])
-        hi_y = np.maximum(edges[:, 1], edges[:, 3])
-        dx = edges[:, 2] - edges[:, 0]
-        dy = edges[:, 3] - edges[:, 1]
-        inv = 1.0 / (dx * dx + dy * dy)
-        bx, by = cx[band_idx], cy[band_idx]
-        grow = s / 2 + h_max_m + EPS_M
-        near = (
-            (lo_x[None, :] <= bx[:, None] + grow)
-            & (hi_x[None, :] >= bx[:, None] - grow)
-            & (lo_y[None, :] <= by[:, None] + grow)
-            & (hi_y[None, :] >= by[:, None] - grow)
-        )
-        pad = s / 2 + EPS_M
-        crossed = shapely.intersects(boundary, shapely.box(bx - pad, by - pad, bx + pad, by + pad))
-        for row, k in enumerate(band_idx):
-            local = tuple(
-                (float(edges[e, 0]), float(edges[e, 1]), float(dx[e]), float(dy[e]), float(inv[e]))
-                for e in np.flatnonzero(near[row])
-            )
-            side = -1 if crossed[row] else int(bool(inside[k]))
-            entries.append((zone_id, margin_m, local, side, metric))
-    return ZoneCells(zone_id, keys[deep].astype(np.int64), keys[band_idx].astype(np.int64), tuple(entries))
-
-
-def nearest_sq_distance(edges: tuple[Edge, ...], x: float, y: float) -> float:
-    """Squared distance from (x, y) to the nearest of ``edges`` (inf when there are none)."""
-    best = math.inf
-    for ax, ay, dx, dy, inv in edges:
-        px = x - ax
-        py = y - ay
-        t = (px * dx + py * dy) * inv
-        if t > 0.0:
-            if t >= 1.0:
-                px -= dx
-                py -= dy
-            else:
-                px -= t * dx
-                py -= t * dy
-        q = px * px + py * py
-        if q < best:
-            best = q
-    return best
-
-
-def band_inside(entry: BandEntry, inside_now: bool, x: float, y: float, h_m: float) -> bool:
-    """Contract-4 decision for one band entry with ``h_m <= H``."""
-    if nearest_sq_distance(entry[2], x, y) < h_m * h_m:
-        return inside_now
-    side = entry[3]
-    if side >= 0:
-        return side == 1
-    return bool(shapely.contains_xy(entry[4], x, y))
+    if not band_idx.size:
+        empty = np.empty(0, dtype=np.int64)
+        return ZoneCells(zone_id, keys[deep], empty, empty, ())
+    edges = boundary_edges(metric)
+    shared_edges = edge_tuples(edges)
+    oriented = shapely.orient_polygons(metric, exterior_cw=False)
+    shapely.prepare(oriented)
+    lo_x = np.minimum(edges[:, 0], edges[:, 2])
+    hi_x = np.maximum(edges[:, 0], edges[:, 2])
+    lo_y = np.minimum(edges[:, 1], edges[:, 3])
+    hi_y = np.maximum(edges[:, 1], edges[:, 3])
+    bx, by = cx[band_idx], cy[band_idx]
+    grow = s / 2 + h_max_m + EPS_M
+    near = (
+        (lo_x[None, :] <= bx[:, None] + grow)
+        & (hi_x[None, :] >= bx[:, None] - grow)
+        & (lo_y[None, :] <= by[:, None] + grow)
+        & (hi_y[None, :] >= by[:, None] - grow)
+    )
+    pad = s / 2 + EPS_M
+    crossed = shapely.intersects(boundary, shapely.box(bx - pad, by - pad, bx + pad, by + pad))
+    sides = np.where(crossed, -1, inside[band_idx].astype(np.int64))
+    signature = np.hstack([np.packbits(near, axis=1), (sides + 1).astype(np.uint8)[:, None]])
+    unique_rows, first, band_ids = np.unique(signature, axis=0, return_index=True, return_inverse=True)
+    entries = tuple(
+        (zone_id, margin_m, tuple(shared_edges[e] for e in np.flatnonzero(near[row]).tolist()), int(sides[row]), oriented, h_max_m)
+        for row in first.tolist()
+    )
+    return ZoneCells(zone_id, keys[deep], keys[band_idx], band_ids.ravel().astype(np.int64), entries)
 
 
 class CellTable:
@@ -199,43 +264,43 @@ class CellTable:
 
     @classmethod
     def build(cls, grid: Grid, classified: list[ZoneCells]) -> CellTable:
-        """Combine per-zone classifications into shared cell records."""
-        n = grid.nx * grid.ny
+        """Combine per-zone classifications into shared cell records.
+
+        Cells touched by one zone only get that zone's shared record (vectorised); cells
+        touched by several zones get a record of their own, shared when equal.
+        """
         records: list[Record] = [(EMPTY, ())]
-        table = np.zeros(n, dtype=np.int32)
-        deep_keys = [c.deep_keys for c in classified]
-        deep_zone = [np.full(c.deep_keys.size, i, dtype=np.int64) for i, c in enumerate(classified)]
-        all_keys = np.concatenate(deep_keys) if deep_keys else np.empty(0, dtype=np.int64)
-        all_zone = np.concatenate(deep_zone) if deep_zone else np.empty(0, dtype=np.int64)
-        band_at: dict[int, list[BandEntry]] = {}
-        for c in classified:
-            for key, entry in zip(c.band_keys.tolist(), c.band, strict=True):
-                band_at.setdefault(key, []).append(entry)
-        order = np.argsort(all_keys, kind="stable")
-        all_keys, all_zone = all_keys[order], all_zone[order]
-        uniq, start, counts = np.unique(all_keys, return_index=True, return_counts=True)
-        band_keys = np.fromiter(band_at, dtype=np.int64, count=len(band_at))
-        simple = (counts == 1) & ~np.isin(uniq, band_keys)
-        # cells deep inside exactly one zone and in no band: one shared record per zone
-        single_record = np.arange(len(classified), dtype=np.int32) + len(records)
+        table = np.zeros(grid.nx * grid.ny, dtype=np.int32)
+        deep_record = len(records)
         records.extend((frozenset({c.zone_id}), ()) for c in classified)
-        table[uniq[simple]] = single_record[all_zone[start[simple]]]
-        shared: dict[frozenset[str], int] = {}
-        deep_of: dict[int, frozenset[str]] = {}
-        for key, first, cnt in zip(uniq[~simple].tolist(), start[~simple].tolist(), counts[~simple].tolist(), strict=True):
-            deep_of[key] = frozenset(classified[z].zone_id for z in all_zone[first : first + cnt].tolist())
-        for key in set(deep_of) | set(band_at):
-            deep = deep_of.get(key, EMPTY)
-            band = tuple(band_at.get(key, ()))
-            if band:
-                table[key] = len(records)
+        entry_base = np.cumsum([0] + [len(c.entries) for c in classified])
+        band_record = len(records)
+        all_entries = [entry for c in classified for entry in c.entries]
+        records.extend((EMPTY, (entry,)) for entry in all_entries)
+        keys = np.concatenate([np.concatenate([c.deep_keys, c.band_keys]) for c in classified])
+        rec = np.concatenate(
+            [
+                np.concatenate([np.full(c.deep_keys.size, deep_record + i), band_record + entry_base[i] + c.band_ids])
+                for i, c in enumerate(classified)
+            ]
+        ).astype(np.int64)
+        uniq, first, counts = np.unique(keys, return_index=True, return_counts=True)
+        single = counts == 1
+        table[uniq[single]] = rec[first[single]]
+        shared: dict[tuple[frozenset[str], tuple[int, ...]], int] = {}
+        multi = np.isin(keys, uniq[~single])
+        grouped: dict[int, list[int]] = {}
+        for key, r in zip(keys[multi].tolist(), rec[multi].tolist(), strict=True):
+            grouped.setdefault(key, []).append(r)
+        for key, parts in grouped.items():
+            deep = frozenset(z for r in parts for z in records[r][0])
+            band = tuple(e for r in parts for e in records[r][1])
+            sig = (deep, tuple(id(e) for e in band))
+            index = shared.get(sig)
+            if index is None:
+                index = shared[sig] = len(records)
                 records.append((deep, band))
-            else:
-                index = shared.get(deep)
-                if index is None:
-                    index = shared[deep] = len(records)
-                    records.append((deep, ()))
-                table[key] = index
+            table[key] = index
         cells = array("i")
         cells.frombytes(table.tobytes())
         return cls(grid, cells, records)
@@ -245,20 +310,24 @@ class CellTable:
         table = array("i", self.cells)
         records = list(self.records)
         zone_id = cells.zone_id
-        remapped: dict[int, int] = {}
-        for key in cells.deep_keys.tolist():
+        remapped: dict[tuple[int, int], int] = {}
+        keys = [*cells.deep_keys.tolist(), *cells.band_keys.tolist()]
+        payload: list[BandEntry | None] = [None] * cells.deep_keys.size + [
+            cells.entries[i] for i in cells.band_ids.tolist()
+        ]
+        for key, entry in zip(keys, payload, strict=True):
             old = table[key]
-            new = remapped.get(old)
+            signature = (old, id(entry))
+            new = remapped.get(signature)
             if new is None:
                 deep, band = records[old]
-                new = remapped[old] = len(records)
-                records.append((deep | {zone_id} if add else deep - {zone_id}, band))
+                if entry is None:
+                    record = (deep | {zone_id} if add else deep - {zone_id}, band)
+                elif add:
+                    record = (deep, (*band, entry))
+                else:
+                    record = (deep, tuple(e for e in band if e[0] != zone_id))
+                new = remapped[signature] = len(records)
+                records.append(record)
             table[key] = new
-        for key, entry in zip(cells.band_keys.tolist(), cells.band, strict=True):
-            deep, band = records[table[key]]
-            table[key] = len(records)
-            if add:
-                records.append((deep, (*band, entry)))
-            else:
-                records.append((deep, tuple(e for e in band if e[0] != zone_id)))
         return CellTable(self.grid, table, records)

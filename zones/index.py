@@ -7,7 +7,7 @@ geometry questions only: membership per terminal lives with the caller; no clock
 Distances are in the site's metric CRS. ``signed_distance`` is the reference (shapely):
 positive inside, negative outside or in a hole, measured to every ring of every part.
 ``membership`` answers from a uniform grid of pre-classified cells (``zones.grid``) when
-``h <= H`` (``h_max_m``, by default the largest margin but at least 5 m) and falls back
+``h <= H`` (``h_max_m``, by default the largest margin but at least 4 m) and falls back
 to the exact reference for larger ``h``; both give the same answers (tested).
 """
 
@@ -22,10 +22,10 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from zones.crs import FloatArray, Projection, projection_for
-from zones.grid import EMPTY, CellTable, Grid, ZoneCells, band_inside, classify
+from zones.grid import EMPTY, CellTable, Grid, ZoneCells, band_decision, classify
 from zones.model import Site, Zone
 
-DEFAULT_H_MAX_M = 5.0
+DEFAULT_H_MAX_M = 4.0
 MAX_CELLS = 16_000_000
 GRID_PAD_M = 200.0
 
@@ -79,7 +79,6 @@ class ZoneIndex:
         "projection",
         "h_max_m",
         "_shapes",
-        "_bounds",
         "_ids",
         "_cells_of",
         "_table",
@@ -105,8 +104,6 @@ class ZoneIndex:
         self.h_max_m = h_max_m
         self._shapes: dict[str, ZoneShape] = {shape.zone_id: shape for shape in shapes}
         self._ids: tuple[str, ...] = tuple(self._shapes)
-        bounds = [shape.bounds for shape in self._shapes.values()]
-        self._bounds: npt.NDArray[np.float64] = np.asarray(bounds, dtype=float).reshape(-1, 4)
         self._cells_of = dict(cells_of)
         self._table = table
         grid = table.grid
@@ -124,7 +121,7 @@ class ZoneIndex:
         """Index every zone of a site.
 
         ``h_max_m`` bounds the hysteresis width answered from the grid (default: the
-        largest margin, at least 5 m); ``cell_m`` is the grid cell size (default ``h_max_m``).
+        largest margin, at least 4 m); ``cell_m`` is the grid cell size (default ``h_max_m``).
         """
         shapes = [ZoneShape.of(zone) for zone in site.zones]
         largest_margin = max((s.margin_m for s in shapes), default=0.0)
@@ -188,16 +185,23 @@ class ZoneIndex:
         """Reference signed distance from (x, y) to the zone's boundary (positive inside)."""
         return self._shapes[zone_id].signed_distance(x, y)
 
-    def candidates(self, x: float, y: float) -> list[str]:
-        """Zones whose bounding box contains the point (the only ones it can enter)."""
-        b = self._bounds
-        hit = (b[:, 0] <= x) & (x <= b[:, 2]) & (b[:, 1] <= y) & (y <= b[:, 3])
-        return [self._ids[i] for i in np.flatnonzero(hit)]
+    def candidates(self, x: float, y: float) -> frozenset[str]:
+        """Every zone the point can be at least ``H`` inside (deep or band in its cell).
+
+        A superset of the zones it could enter with any ``h``: a point ``>= H`` inside a
+        zone lies in a cell that is deep or band for that zone.
+        """
+        fx = (x - self._x0) * self._inv_cell
+        fy = (y - self._y0) * self._inv_cell
+        if not (0.0 <= fx < self._nx and 0.0 <= fy < self._ny):
+            return EMPTY
+        deep, band = self._records[self._cells[int(fx) * self._ny + int(fy)]]
+        return deep.union(entry[0] for entry in band) if band else deep
 
     def membership_exact(self, current: frozenset[str], x: float, y: float, acc_m: float) -> frozenset[str]:
-        """Contract-4 membership by the shapely reference over bbox candidates and ``current``."""
+        """Contract-4 membership by the shapely reference over the candidates and ``current``."""
         result: set[str] = set()
-        for zone_id in set(self.candidates(x, y)) | current:
+        for zone_id in self.candidates(x, y) | current:
             shape = self._shapes.get(zone_id)
             if shape is None:
                 continue
@@ -224,7 +228,7 @@ class ZoneIndex:
         added = [
             entry[0]
             for entry in band
-            if band_inside(entry, entry[0] in current, x, y, entry[1] if entry[1] > acc_m else acc_m)
+            if band_decision(entry, entry[0] in current, x, y, entry[1] if entry[1] > acc_m else acc_m)
         ]
         return deep.union(added) if added else deep
 
@@ -258,6 +262,6 @@ class ZoneIndex:
                 continue
             current = currents[i]
             xi, yi = float(x[i]), float(y[i])
-            added = [e[0] for e in band if band_inside(e, e[0] in current, xi, yi, e[1] if e[1] > a else a)]
+            added = [e[0] for e in band if band_decision(e, e[0] in current, xi, yi, e[1] if e[1] > a else a)]
             out.append(deep.union(added) if added else deep)
         return out

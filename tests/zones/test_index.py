@@ -17,7 +17,7 @@ from shapely.geometry.base import BaseGeometry
 
 from tests.zones.geometries import CATALOGUE, X0, Y0
 from tests.zones.support import metric_site, metric_zone
-from zones.grid import boundary_edges, edge_tuples, nearest_sq_distance
+from zones.grid import boundary_edges, edge_tuples, nearest_edge
 from zones.index import ZoneIndex, decide
 from zones.model import Zone
 
@@ -152,7 +152,7 @@ def test_edge_distance_equals_shapely(geometry: BaseGeometry, fraction: float, d
     bx, by = boundary_point(geometry, fraction)
     x, y = bx + dx, by + dy
     edges = edge_tuples(boundary_edges(geometry))
-    ours = math.sqrt(nearest_sq_distance(edges, x, y))
+    ours = math.sqrt(nearest_edge(tuple(edges), x, y)[0])
     assert ours == pytest.approx(abs(reference_signed_distance(geometry, x, y)), abs=1e-9)
 
 
@@ -247,9 +247,9 @@ def test_cell_classification_is_conservative(zone: Zone, cell_m: float) -> None:
     grid = Grid.covering(shapely.bounds(zone.metric).tolist(), 40.0, cell_m, 10**7)
     cells = classify(zone.id, zone.margin_m, zone.metric, zone.metric.boundary, grid, h_max)
     edges = boundary_edges(zone.metric)
-    lines = shapely.linestrings(edges.reshape(-1, 2, 2))
+    lines = shapely.linestrings(edges[:, :4].reshape(-1, 2, 2))
     deep = set(cells.deep_keys.tolist())
-    band = dict(zip(cells.band_keys.tolist(), cells.band, strict=True))
+    band = {key: cells.band_entry(i) for i, key in enumerate(cells.band_keys.tolist())}
     assert not deep & set(band)
     for key in range(grid.nx * grid.ny):
         ix, iy = divmod(key, grid.ny)
@@ -262,8 +262,8 @@ def test_cell_classification_is_conservative(zone: Zone, cell_m: float) -> None:
             assert gap >= h_max and centre_inside
         elif key in band:
             entry = band[key]
-            near = {tuple(e) for e in edges[shapely.distance(lines, cell) <= h_max].tolist()}
-            local = {(ax, ay, ax + dx, ay + dy) for ax, ay, dx, dy, _ in entry[2]}
+            near = {tuple(e[:4]) for e in edges[shapely.distance(lines, cell) <= h_max].tolist()}
+            local = {(e[0], e[1], e[0] + e[2], e[1] + e[3]) for e in entry[2]}
             assert all(any(math.dist(e[:2], m[:2]) < 1e-9 and math.dist(e[2:], m[2:]) < 1e-6 for m in local) for e in near)
             if entry[3] >= 0:
                 assert gap > 0 and bool(entry[3]) == centre_inside
