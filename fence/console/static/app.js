@@ -56,7 +56,7 @@ function fmtAge(ms) {
   if (ms === null || ms === undefined || ms < 0) return "—";
   const s = Math.round(ms / 1000);
   if (s < 90) return s + " s";
-  if (s < 5400) return Math.round(s / 60) + " min";
+  if (s < 5400) return Math.floor(s / 60) + " min";
   return (s / 3600).toFixed(1) + " h";
 }
 const eventMs = (e) => Date.parse(e.t);
@@ -566,7 +566,7 @@ function draw() {
     if (!g) { g = new Path2D(); groups.set(key, g); }
     if (dense || kind === "vehicle") g.rect(px - r - 1, py - r - 1, 2 * r + 2, 2 * r + 2);
     else { g.moveTo(px + r, py); g.arc(px, py, r, 0, 2 * Math.PI); }
-    if (alarmed.has(t.id) || t.id === S.selected || (!dense && view.scale > 3 && labels.length < 400)) labels.push([t, px, py]);
+    if (alarmed.has(t.id) || t.id === S.selected || (!dense && (view.scale > 3 || !t.online) && labels.length < 400)) labels.push([t, px, py]);
   }
   ctx.lineWidth = 1.6;
   for (const [key, path] of groups) {
@@ -597,7 +597,8 @@ function draw() {
     if (t.id === S.selected) { ctx.beginPath(); ctx.arc(px, py, r + 8, 0, 2 * Math.PI); ctx.strokeStyle = "#ffd54f"; ctx.lineWidth = 2; ctx.stroke(); }
     const age = !t.online && clock !== null && t.t !== null ? " (" + fmtAge(clock - t.t) + ")" : "";
     ctx.fillStyle = t.online ? "#e6e9ef" : "#9aa3b0";
-    ctx.fillText(termName(t.id) + age, px + r + 4, py - r - 2);
+    const label = termName(t.id) + age, tw = ctx.measureText(label).width;
+    ctx.fillText(label, px + r + 4 + tw > w ? px - r - 4 - tw : px + r + 4, py - r - 2);
   }
   S.perf.frames.push({ draw_ms: performance.now() - t0, at: t0, drawn: onScreen });
   if (S.perf.frames.length > 2000) S.perf.frames.splice(0, 1000);
@@ -673,8 +674,10 @@ function hover(ev) {
   }
   if (!text) { tip.classList.add("hidden"); return; }
   tip.textContent = text;
-  tip.style.left = ev.offsetX + 14 + "px"; tip.style.top = ev.offsetY + 14 + "px";
   tip.classList.remove("hidden");
+  const left = ev.offsetX + 14 + tip.offsetWidth > canvas.clientWidth ? ev.offsetX - 14 - tip.offsetWidth : ev.offsetX + 14;
+  const top = ev.offsetY + 14 + tip.offsetHeight > canvas.clientHeight ? ev.offsetY - 14 - tip.offsetHeight : ev.offsetY + 14;
+  tip.style.left = Math.max(0, left) + "px"; tip.style.top = Math.max(0, top) + "px";
 }
 function clickMap(ev) {
   const r = canvas.getBoundingClientRect();
