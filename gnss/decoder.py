@@ -80,10 +80,12 @@ class NmeaDecoder:
     def _decode(self, items: list[bytes | DecodeError], out: list[Output]) -> None:
         """Read each sentence body into a record and hand it to the epoch assembler."""
         epochs = self._epochs
+        index = -1
         for body in items:
             if type(body) is not bytes:
                 out.append(body)  # type: ignore[arg-type]
                 continue
+            index += 1
             if body.find(b",") != 5 or body[0] == 0x50:  # no 5-letter address, or $P...
                 continue
             kind = body[2:5]
@@ -101,7 +103,8 @@ class NmeaDecoder:
                 rec = reader(body[6:].split(b","))
             except FieldError as exc:
                 text = body.decode("ascii", errors="backslashreplace")
-                out.append(DecodeError(DecodeErrorKind.BAD_FIELD, f"{exc}: ${text}", self.terminal))
+                line = self._framer.lines[index]
+                out.append(DecodeError(DecodeErrorKind.BAD_FIELD, f"{exc}: ${text}", self.terminal, line))
                 continue
             if not timed:
                 epochs.add(body[:5], None, rec, out)

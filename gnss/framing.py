@@ -68,7 +68,7 @@ class Framer:
     The framer keeps only the unfinished tail of the stream (at most one sentence).
     """
 
-    __slots__ = ("_terminal", "_keep", "_tail", "_skipping", "_lines_before")
+    __slots__ = ("_terminal", "_keep", "_tail", "_skipping", "_lines_before", "lines")
 
     def __init__(self, terminal: str, keep: frozenset[bytes] | None = None) -> None:
         """``keep``: sentence types (``b"GGA"``...) to return; others are checked and dropped."""
@@ -77,6 +77,8 @@ class Framer:
         self._tail = b""
         self._skipping = False
         self._lines_before = 0
+        self.lines: list[int] = []
+        """Line numbers (1-based, counting LF) of the bodies returned by the last call."""
 
     def _error(self, kind: DecodeErrorKind, detail: str, buf: bytes, pos: int) -> DecodeError:
         line = self._lines_before + buf.count(b"\n", 0, pos) + 1
@@ -93,6 +95,7 @@ class Framer:
 
     def feed(self, data: bytes) -> list[Item]:
         """Frame more bytes; returns bodies and errors in stream order."""
+        self.lines = []
         if self._skipping:
             data = self._resume_skip(data)
             if not data:
@@ -122,9 +125,11 @@ class Framer:
             return None
         keep = self._keep
         out: list[Item] = []
+        numbers: list[int] = []
+        first = self._lines_before + 1
         px: bytes | None = None
         off = 0
-        for line in lines:
+        for index, line in enumerate(lines):
             end = len(line)
             if end and line[-1] == _CR:
                 end -= 1
@@ -140,8 +145,10 @@ class Framer:
                 if expected is None or px[off + star - 1] ^ px[off] != expected:
                     return None
                 out.append(line[1:star])
+                numbers.append(first + index)
             off += len(line) + 1
         self._lines_before += len(lines)
+        self.lines = numbers
         return out
 
     def flush(self) -> list[Item]:
@@ -149,6 +156,7 @@ class Framer:
         tail = self._tail
         self._tail = b""
         self._skipping = False
+        self.lines = []
         out = self._scan(tail, final=True) if tail else []
         self._lines_before = 0
         return out
@@ -160,10 +168,15 @@ class Framer:
         consumed = n
         skip_until = -1
         keep = self._keep
+        numbers = self.lines
+        nl_pos = nl_count = 0
         for m in _RUN.finditer(buf):
             s = m.start()
             if s < skip_until:
                 continue
+            nl_count += buf.count(b"\n", nl_pos, s)
+            nl_pos = s
+            line = self._lines_before + nl_count + 1
             e = m.end()
             if e - s - 1 > MAX_SENTENCE_BYTES:
                 out.append(self._too_long(buf, s))
@@ -185,8 +198,9 @@ class Framer:
                     expected = _HEX.get(buf[star + 1 : e])
                     if expected is not None and px[star - 1] ^ px[s] == expected:
                         out.append(buf[s + 1 : star])
+                        numbers.append(line)
                         continue
-                self._complete(buf, s, e, px, out)
+                self._complete(buf, s, e, px, out, line)
             elif e - s > 1 and looks_like_sentence(buf, s + 1):
                 if end_byte == _DOLLAR:
                     outcome = _injection(buf, s, e, final)
@@ -198,8 +212,9 @@ class Framer:
                         inner_end, body = outcome
                         if px is None:
                             px = prefix_xor(buf)
-                        self._complete(buf, e, inner_end, px, out)
+                        self._complete(buf, e, inner_end, px, out, line)
                         out.append(body)
+                        numbers.append(line)
                         skip_until = inner_end
                         continue
                 what = "another '$'" if end_byte == _DOLLAR else f"byte 0x{end_byte:02X}"
@@ -217,7 +232,7 @@ class Framer:
             s,
         )
 
-    def _complete(self, buf: bytes, s: int, e: int, px: bytes, out: list[Item]) -> None:
+    def _complete(self, buf: bytes, s: int, e: int, px: bytes, out: list[Item], line: int) -> None:
         """Check the run buf[s:e] (``$`` ... before the line end) and append the outcome."""
         star = e - 3
         if star > s and buf[star] == _STAR:
@@ -227,6 +242,7 @@ class Framer:
                 if actual == expected:
                     if self._keep is None or buf[s + 3 : s + 6] in self._keep:
                         out.append(buf[s + 1 : star])
+                        self.lines.append(line)
                 else:
                     out.append(
                         self._error(

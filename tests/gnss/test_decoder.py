@@ -249,3 +249,15 @@ def test_satellites_in_view_per_constellation_when_asked() -> None:
     decoder = NmeaDecoder("t")
     (plain,) = fixes(decoder.feed(epoch) + decoder.flush())
     assert plain.sats_in_view == () and plain == with_sats  # informational: not compared
+
+
+@pytest.mark.parametrize("clean", [True, False])
+def test_bad_field_errors_name_the_line(clean: bool) -> None:
+    body = "GNGGA,080001.00,40xx.1234,N,11130.7407,E,1,08,0.9,10.0,M,,M,,"
+    bad = f"${body}*{encode.checksum(body)}\r\n"
+    text = encode.rmc("GN", T0, LAT, LON) + encode.rmc("GN", T0 + 1000, LAT, LON) + bad
+    data = text.encode() + (b"" if clean else b"\x00")  # a NUL takes the general path
+    decoder = NmeaDecoder("W-9")
+    out = decoder.feed(data) + decoder.flush()
+    (error,) = errors(out)
+    assert (error.kind, error.terminal, error.line) == (DecodeErrorKind.BAD_FIELD, "W-9", 3)
