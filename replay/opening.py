@@ -20,8 +20,8 @@ from typing import Any, BinaryIO
 _GZIP_MAGIC = b"\x1f\x8b"
 _PEEK_BYTES = 4096
 MAX_BUFFER_BYTES = 1 << 20
-MIN_BUFFER_BYTES = 16 << 10
-ALL_BUFFERS_BYTES = 32 << 20  # read buffers of inputs open at once (merged inputs)
+MIN_BUFFER_BYTES = 4 << 10
+ALL_BUFFERS_BYTES = 16 << 20  # read buffers of inputs open at once (merged inputs)
 
 
 class InputFormat(Enum):

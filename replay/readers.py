@@ -150,7 +150,9 @@ def _json_reason(exc: Exception) -> str:
 def read_nmea(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> Iterator[Arrival]:
     """Raw NMEA 0183 through the GNSS decoder; the terminal id is the option or file name.
 
-    Decoder errors are reported as skipped lines with the decoder's line number.
+    Decoder errors are reported as skipped lines with the decoder's line number. The
+    bytes go to the decoder in chunks of half the read buffer, so many merged inputs
+    hold few decoded fixes each.
     """
     source = opened.spec.display
     terminal = options.terminal_id or id_from_name(opened.spec)
@@ -158,7 +160,8 @@ def read_nmea(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> It
         raise InputError(f"{source}: NMEA without a file name: name its terminal with --terminal-id")
     decoder = NmeaDecoder(terminal)
     lines_fed = 0
-    while chunk := opened.stream.read1(NMEA_CHUNK_BYTES):
+    chunk_bytes = min(NMEA_CHUNK_BYTES, max(opened.spec.buffer_bytes // 2, 1024))
+    while chunk := opened.stream.read1(chunk_bytes):
         lines_fed += chunk.count(b"\n")
         yield from _decoded(decoder.feed(chunk), source, lines_fed, skips)
     yield from _decoded(decoder.flush(), source, lines_fed + 1, skips)
