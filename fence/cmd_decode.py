@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     live = path == "-"
 
     def deliver(item: SourceItem) -> None:
+        """Print a fix, count an error."""
         nonlocal fixes
         if isinstance(item, Fix):
             fixes += 1

@@ -132,6 +132,7 @@ class _Epoch:
         return 0
 
     def place(self, rank: int, lat: float | None, lon: float | None) -> None:
+        """Take a position unless a better-ranked sentence already gave one."""
         if lat is not None and rank >= self.pos_rank:
             self.pos_rank = rank
             self.lat = lat

@@ -62,9 +62,11 @@ class _Table:
             raise ConfigError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
 
     def fail(self, key: str, reason: str) -> ConfigError:
+        """The error for ``key``."""
         return ConfigError(f"{self.where}: key {key!r} {reason}")
 
     def text(self, key: str, default: str | None = None) -> str:
+        """A non-empty string (required unless ``default``)."""
         value = self.table.get(key, default)
         if value is None:
             raise self.fail(key, "is required")
@@ -73,9 +75,11 @@ class _Table:
         return value
 
     def optional_text(self, key: str) -> str | None:
+        """A non-empty string, or None when absent."""
         return self.text(key) if key in self.table else None
 
     def integer(self, key: str, default: int | None = None, low: int = 1, high: int = 2**31) -> int:
+        """An integer in [low, high] (required unless ``default``)."""
         value = self.table.get(key, default)
         if value is None:
             raise self.fail(key, "is required")
@@ -86,18 +90,21 @@ class _Table:
         return value
 
     def number(self, key: str, default: float) -> float:
+        """A positive number."""
         value = self.table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
             raise self.fail(key, f"must be a positive number, got {value!r}")
         return float(value)
 
     def flag(self, key: str, default: bool) -> bool:
+        """true or false."""
         value = self.table.get(key, default)
         if not isinstance(value, bool):
             raise self.fail(key, f"must be true or false, got {value!r}")
         return value
 
     def subtable(self, key: str) -> Mapping[str, Any] | None:
+        """A nested table, or None when absent."""
         value = self.table.get(key)
         if value is None:
             return None

@@ -48,6 +48,7 @@ def make_tls_files(directory: Path) -> TlsFiles:
     ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
 
     def openssl(*args: str) -> None:
+        """Run one openssl command (quietly)."""
         subprocess.run(["openssl", *args], check=True, capture_output=True)
 
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=fence test CA",
