@@ -8,7 +8,7 @@ vehicles drive at 5-10 m/s on a road grid.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from fence.simulate.frame import Point
@@ -54,11 +54,20 @@ def walk_path(points: Sequence[Point], speed_mps: float, activity: Activity) -> 
             yield leg
 
 
+Route = Callable[[Point, Point], list[Point]]
+
+
+def straight(start: Point, target: Point) -> list[Point]:
+    """The direct route."""
+    return [start, target]
+
+
 def wander(
     rng: random.Random, start: Point, destinations: Sequence[ZoneCore],
-    strays: Sequence[ZoneCore] = (),
+    strays: Sequence[ZoneCore] = (), route: Route = straight,
 ) -> Iterator[Leg]:
-    """Walk between zones, pause there, sometimes mill about inside the same zone.
+    """Walk between zones along ``route``, pause there, sometimes mill about inside the
+    same zone.
 
     ``strays`` (zones the walker should not enter) are picked now and then, as a person
     taking a wrong turn would: about one destination in fifty.
@@ -71,7 +80,7 @@ def wander(
         pool = strays if strays and rng.random() < 0.02 else destinations
         zone = rng.choice(pool)
         target = zone.point(rng)
-        yield from walk_path([here, target], speed, Activity.WALK)
+        yield from walk_path(route(here, target), speed, Activity.WALK)
         here = target
         while True:
             yield stay(here, WALKER_PAUSES.draw(rng))
@@ -83,7 +92,8 @@ def wander(
 
 
 def patrol(
-    rng: random.Random, start: Point, loop: Sequence[Point], *, vehicle: bool = False
+    rng: random.Random, start: Point, loop: Sequence[Point], *, vehicle: bool = False,
+    route: Route = straight,
 ) -> Iterator[Leg]:
     """Go round a closed loop of waypoints again and again, pausing briefly at each
     (on foot, or driving when ``vehicle``)."""
@@ -96,7 +106,7 @@ def patrol(
     here = start
     while True:
         target = order[i % len(order)]
-        yield from walk_path([here, target], speed, activity)
+        yield from walk_path(route(here, target), speed, activity)
         here = target
         yield stay(here, PATROL_PAUSES.draw(rng))
         i += 1

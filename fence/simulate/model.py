@@ -16,7 +16,7 @@ from enum import Enum
 from fence.simulate.behaviours import drive, patrol, wander
 from fence.simulate.frame import Frame, Point
 from fence.simulate.legs import Activity, Cursor, Leg, Radio
-from fence.simulate.places import Roads, ZoneCore, perimeter_loop, round_trip
+from fence.simulate.places import Roads, Router, ZoneCore, perimeter_loop, round_trip
 from fence.simulate.receiver import Profile, Reading, Receiver
 from gnss.fix import Fix, Quality
 from zones.model import Site, Terminal, TerminalKind, unregistered_terminal
@@ -27,6 +27,7 @@ GEOID_SEP_M = -28.4
 TALKERS = ("GN", "GN", "GN", "GN", "GN", "GN", "GN", "BD", "BD", "GB")
 EXTRA_ID_FORMAT = "SIM-{:05d}"
 ZONE_INSET_M = 4.0
+ROUTE_CLEARANCE_M = 3.0  # walkers keep this far (beyond the margin) from zones they avoid
 
 
 class Behaviour(Enum):
@@ -125,6 +126,7 @@ class SiteLayout:
         self._vehicle_cores = [
             self.cores[z.id] for z in site.zones if TerminalKind.VEHICLE in z.count_kinds
         ] or list(self.cores.values())
+        self._routers: dict[frozenset[str], Router] = {}
 
     def permitted_zones(self, terminal: Terminal, t_ms: int) -> list[ZoneCore]:
         """Zones the terminal may enter at ``t_ms`` (open ones and permitted restricted ones)."""
@@ -138,6 +140,14 @@ class SiteLayout:
         """Restricted zones the terminal may not enter at ``t_ms``."""
         allowed = {c.zone.id for c in self.permitted_zones(terminal, t_ms)}
         return [c for c in self.cores.values() if c.zone.id not in allowed]
+
+    def router(self, avoid: Sequence[ZoneCore]) -> Router:
+        """A router around these zones (one per set of zones, built once)."""
+        key = frozenset(c.zone.id for c in avoid)
+        found = self._routers.get(key)
+        if found is None:
+            found = self._routers[key] = Router([c.zone for c in avoid], ROUTE_CLEARANCE_M)
+        return found
 
     def vehicle_zones(self) -> list[ZoneCore]:
         """Zones that count vehicles (loading bays, parking), or all zones when none do."""
@@ -168,10 +178,12 @@ def default_part(layout: SiteLayout, seed: int, terminal: Terminal, start_ms: in
         return Part(Role(terminal, Behaviour.PATROL, Profile.FIELD, talker),
                     patrol(rng, start, layout.perimeter))
     start = rng.choice(allowed).point(rng)
+    forbidden = layout.forbidden_zones(terminal, start_ms)
+    route = layout.router(forbidden).route
     if behaviour is Behaviour.PATROL:
         loop = _inspection_round(layout, rng, allowed)
-        return Part(role, patrol(rng, start, loop))
-    return Part(role, wander(rng, start, allowed, layout.forbidden_zones(terminal, start_ms)))
+        return Part(role, patrol(rng, start, loop, route=route))
+    return Part(role, wander(rng, start, allowed, forbidden, route))
 
 
 def _inspection_round(

@@ -6,12 +6,16 @@ the same places.
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from shapely.geometry import MultiPolygon, Polygon
+import numpy as np
+import shapely
+from shapely.geometry import LineString, MultiPolygon, Polygon
 from shapely.geometry import Point as ShapelyPoint
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points, polylabel
@@ -164,3 +168,109 @@ class Roads:
             if p.distance(out[-1]) > 0.01:
                 out.append(p)
         return out
+
+
+class Router:
+    """Walking routes that go around zones (e.g. restricted ones a person may not enter).
+
+    Obstacles are the zones' convex hulls grown by their margin plus a clearance; a route is the shortest
+    path over the visibility graph of the hulls' corners (grown a little further). An
+    obstacle that holds the start or the target is ignored for that route (the walker is
+    already in it, or means to go there).
+    """
+
+    def __init__(self, zones: Sequence[Zone], clearance_m: float) -> None:
+        self._hulls = [
+            z.metric.buffer(z.margin_m + clearance_m, quad_segs=2).convex_hull for z in zones
+        ]
+        corners: list[tuple[float, float]] = []
+        for hull in self._hulls:
+            ring = hull.buffer(1.0, quad_segs=1, join_style="mitre").exterior
+            corners.extend((float(x), float(y)) for x, y in list(ring.coords)[:-1])
+        self._nodes = corners
+        self._node_xy = np.asarray(corners, dtype=float).reshape(-1, 2)
+        for hull in self._hulls:
+            shapely.prepare(hull)
+        self._node_edges: dict[int, list[tuple[int, float]]] = {}
+        self._all = shapely.union_all(self._hulls) if self._hulls else None
+        if self._all is not None:
+            self._node_edges = self._visibility(corners, range(len(self._hulls)))
+
+    def _blocked(self, segments: Any, obstacles: Sequence[int]) -> np.ndarray:
+        hit = np.zeros(len(segments), dtype=bool)
+        for i in obstacles:
+            hit |= shapely.intersects(segments, self._hulls[i])
+        return hit
+
+    def _visibility(
+        self, corners: list[tuple[float, float]], obstacles: Sequence[int]
+    ) -> dict[int, list[tuple[int, float]]]:
+        edges: dict[int, list[tuple[int, float]]] = {i: [] for i in range(len(corners))}
+        for i, a in enumerate(corners):
+            others = list(range(i + 1, len(corners)))
+            if not others:
+                continue
+            segments = [LineString([a, corners[j]]) for j in others]
+            free = ~self._blocked(segments, obstacles)
+            for j, ok in zip(others, free.tolist(), strict=True):
+                if ok:
+                    d = math.dist(a, corners[j])
+                    edges[i].append((j, d))
+                    edges[j].append((i, d))
+        return edges
+
+    def route(self, start: Point, target: Point) -> list[Point]:
+        """Waypoints from start to target (both included) avoiding the obstacles."""
+        direct = [start, target]
+        if self._all is None:
+            return direct
+        ends = [ShapelyPoint(start.x, start.y), ShapelyPoint(target.x, target.y)]
+        active = [
+            i for i, hull in enumerate(self._hulls)
+            if not (hull.contains(ends[0]) or hull.contains(ends[1]))
+        ]
+        if not self._blocked([LineString([(start.x, start.y), (target.x, target.y)])], active)[0]:
+            return direct
+        path = self._shortest(start, target, active)
+        return path if path is not None else direct
+
+    def _reach(self, p: Point, active: Sequence[int]) -> list[tuple[int, float]]:
+        coords = np.empty((len(self._nodes), 2, 2))
+        coords[:, 0, 0] = p.x
+        coords[:, 0, 1] = p.y
+        coords[:, 1, :] = self._node_xy
+        free = ~self._blocked(shapely.linestrings(coords), active)
+        dist = np.hypot(self._node_xy[:, 0] - p.x, self._node_xy[:, 1] - p.y)
+        return [(int(i), float(dist[i])) for i in np.flatnonzero(free)]
+
+    def _shortest(self, start: Point, target: Point, active: Sequence[int]) -> list[Point] | None:
+        from_start = self._reach(start, active)
+        to_target = dict(self._reach(target, active))
+        n = len(self._nodes)
+        best = {i: d for i, d in from_start}
+        previous: dict[int, int] = {}
+        queue = [(d, i) for i, d in from_start]
+        heapq.heapify(queue)
+        done: set[int] = set()
+        finish: tuple[float, int] | None = None
+        while queue:
+            d, i = heapq.heappop(queue)
+            if i in done:
+                continue
+            done.add(i)
+            if finish is not None and d >= finish[0]:
+                break
+            if i in to_target and (finish is None or d + to_target[i] < finish[0]):
+                finish = (d + to_target[i], i)
+            for j, w in self._node_edges.get(i, []):
+                if j < n and d + w < best.get(j, math.inf):
+                    best[j] = d + w
+                    previous[j] = i
+                    heapq.heappush(queue, (d + w, j))
+        if finish is None:
+            return None
+        chain = [finish[1]]
+        while chain[-1] in previous:
+            chain.append(previous[chain[-1]])
+        corners = [Point(*self._nodes[i]) for i in reversed(chain)]
+        return [start, *corners, target]
