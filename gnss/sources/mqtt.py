@@ -14,8 +14,10 @@ again. After a broker restart the client reconnects (backoff), subscribes again,
 broker sends what it kept for the session. A redelivered message (``dup``) whose fixes
 are not newer than the terminal's last delivered fix is not delivered twice.
 
-Limit: NMEA epochs are emitted when the epoch is known complete (see gnss.epoch); an
+Limits: NMEA epochs are emitted when the epoch is known complete (see gnss.epoch); an
 epoch still open when its message was acknowledged is lost if the process crashes then.
+If ``deliver`` raises, the message is not acknowledged and the exception ends paho's
+network thread (the broker keeps the message for the next start of the session).
 """
 
 from __future__ import annotations
