@@ -232,12 +232,12 @@ def test_expired_session_brings_the_login_back(tmp_path: Path, page: Page) -> No
 
 
 def test_offline_terminal_is_grey_with_its_age(rig: Rig, page: Page) -> None:
-    rig.deliver(fix("T-002", 280, 90, now_ms() - 90_000))  # silent for 90 s: offline at the next tick
+    rig.deliver(fix("X-900", 280, 90, now_ms() - 90_000))  # silent for 90 s: offline at the next tick
     login(page, rig.base, *OPERATOR)
-    page.wait_for_function("() => { const t = window.__fence.terminals.get('T-002'); return t && !t.online; }",
+    page.wait_for_function("() => { const t = window.__fence.terminals.get('X-900'); return t && !t.online; }",
                            timeout=5000)
     page.locator("#alarm-list li.alarm", has_text="Offline").first.wait_for(timeout=3000)
-    px, py = page.evaluate("() => { const t = window.__fence.terminals.get('T-002'); return toScreen(t.x, t.y); }")
+    px, py = page.evaluate("() => { const t = window.__fence.terminals.get('X-900'); return toScreen(t.x, t.y); }")
     box = page.locator("#map").bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + px, box["y"] + py)
