@@ -164,12 +164,13 @@ def _write_outputs(
 ) -> None:
     from replay.plots import write_plots
 
+    plots = write_plots(observer, args.out)
     context = ReplayContext(
         str(args.config), tuple(args.inputs), dict(skips.counts),
         tuple(([f"zones from {args.zones}"] if args.zones else []) + list(args.overrides)),
+        tuple(p.name for p in plots),
     )
-    report = build_report(observer, stats, context)
-    written = [*write_report(args.out, report), *write_plots(observer, args.out)]
+    written = [*write_report(args.out, build_report(observer, stats, context)), *plots]
     sys.stderr.write(
         f"fence replay: {stats.fixes_fed:,} fixes, {stats.events_written:,} events; wrote "
         f"events.{args.format}, " + ", ".join(p.name for p in written) + f" in {args.out}\n"

@@ -31,6 +31,7 @@ class ReplayContext:
     inputs: tuple[str, ...]
     skipped: Mapping[str, int]
     what_if: tuple[str, ...]
+    plots: tuple[str, ...] = ()
 
 
 def _s(ms: int) -> float:
@@ -117,6 +118,7 @@ def build_report(obs: ReportObserver, stats: ReplayStats, context: ReplayContext
         "config": context.config,
         "inputs": list(context.inputs),
         "what_if": list(context.what_if),
+        "plots": list(context.plots),
         "zone_filter": sorted(obs.zone_filter) if obs.zone_filter is not None else None,
         "span": {
             "start": _instant(start),
@@ -215,6 +217,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         "",
     ]
     lines += _zone_section(report) + _type_section(report) + _terminal_section(report)
+    if report["plots"]:
+        lines += ["## Plots", ""] + [f"![{Path(name).stem}]({name})" for name in report["plots"]] + [""]
     return "\n".join(lines) + "\n"
 
 

@@ -96,6 +96,7 @@ def test_markdown_report_shows_the_numbers(out_dir: Path) -> None:
     assert "| YARD | Yard | open | 3 | 2 | " + at(40) in text
     assert "| overcrowding | 1 | 1 | 0 | 30.0 | 30.0 | 30.0 |" in text
     assert "| B-1 | Fitter B | person | 16 |" in text
+    assert "![map](map.png)" in text and "![timeline](timeline.png)" in text
 
 
 @pytest.mark.parametrize("name", ["map.png", "occupancy.png", "timeline.png"])
