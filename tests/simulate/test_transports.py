@@ -30,10 +30,12 @@ from tests.support.broker import Broker, free_port
 class _Subscriber:
     """Collects every message under a topic filter (QoS 1)."""
 
-    def __init__(self, broker: Broker, topic: str) -> None:
+    def __init__(self, broker: Broker, topic: str, *, persistent: bool = False) -> None:
         self.got: list[tuple[str, bytes, int]] = []
         self._ready = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="sim-test-sub")
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="sim-test-sub",
+                                  clean_session=not persistent)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=2)
         self.client.on_connect = lambda c, _u, _f, _rc, _p: c.subscribe(topic, qos=1)
         self.client.on_subscribe = lambda _c, _u, _m, _rc, _p: self._ready.set()
         self.client.on_message = self._on_message
@@ -173,3 +175,24 @@ def test_mqtt_without_a_broker_is_a_clear_error() -> None:
     with pytest.raises(TransportError, match=f"127.0.0.1:{port}"):
         MqttTransport(MqttOptions("127.0.0.1", port, "fence/x", connect_timeout_s=1.0),
                       Format.NMEA)
+
+
+def test_mqtt_messages_sent_across_a_broker_restart_all_arrive(broker: Broker) -> None:
+    sub = _Subscriber(broker, "park/+/nmea", persistent=True)
+    sim = Simulator(site(), seed=36, start_ms=T0_MS, n_terminals=5)
+    sent = list(sim.messages(T0_MS + 20_000))
+    half = len(sent) // 2
+    transport = MqttTransport(MqttOptions(broker.host, broker.port, "park"), Format.NMEA)
+    for m in sent[:half]:
+        transport.send(m)
+    broker.restart()  # the transport queues what it sends meanwhile and reconnects
+    for m in sent[half:]:
+        transport.send(m)
+    transport.close(timeout_s=30)
+    unique = {(t, p) for t, p, _ in sub.got}
+    deadline = time.monotonic() + 20
+    while len(unique) < len(sent) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        unique = {(t, p) for t, p, _ in sub.got}
+    sub.close()
+    assert unique == {(f"park/{m.terminal}/nmea", m.payload) for m in sent}
