@@ -31,16 +31,9 @@ pytestmark = [pytest.mark.slow,
 SPEED = 4.0
 
 
-# One subcommand module's parser, as fence.cli registers it (independent of the other modules).
-LAUNCH = ("import argparse, importlib, sys; p = argparse.ArgumentParser(prog='fence');"
-          " s = p.add_subparsers(dest='command', required=True);"
-          " importlib.import_module('fence.cmd_' + sys.argv[1]).register(s);"
-          " a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))")
-
-
 def fence_argv(*args: str) -> list[str]:
-    """The command line of ``fence ARGS`` (subcommand first)."""
-    return [sys.executable, "-c", LAUNCH, *args]
+    """The command line of ``fence ARGS``."""
+    return [sys.executable, "-m", "fence.cli", *args]
 
 
 def fence(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
