@@ -25,6 +25,7 @@ from fence.simulate.pacing import RunStats, publish
 from fence.simulate.scenario import Scenario
 from fence.simulate.simulator import Message, Simulator
 from fence.simulate.transports import (
+    DEFAULT_BAUD,
     FileTransport,
     MqttOptions,
     MqttTransport,
@@ -125,6 +126,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--mqtt-user", metavar="NAME",
                    help=f"MQTT user name (password from ${PASSWORD_ENV})")
     p.add_argument("--mqtt-ca", type=Path, metavar="FILE", help="CA file: connect with TLS")
+    p.add_argument("--baud", type=_positive_int, default=DEFAULT_BAUD,
+                   help=f"baud rate for --device (default {DEFAULT_BAUD})")
     p.add_argument("--listen-host", default="127.0.0.1",
                    help="address for --tcp-listen (default 127.0.0.1)")
     p.set_defaults(func=run)
@@ -170,7 +173,7 @@ def _transport(args: argparse.Namespace, sim: Simulator, ids: list[str]) -> Tran
     if args.device is not None:
         if len(ids) != 1:
             raise ValueError("--device carries one terminal: choose it with --only ID")
-        return device_transport(ids[0], args.device)
+        return device_transport(ids[0], args.device, args.baud)
     if args.out in (None, "-"):
         return FileTransport(sys.stdout.buffer, owned=False)
     try:

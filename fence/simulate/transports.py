@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import ssl
+import stat
 import threading
 import tty
 from collections.abc import Sequence
@@ -21,12 +22,14 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 import paho.mqtt.client as mqtt
+import serial
 from paho.mqtt.enums import CallbackAPIVersion
 
 from fence.simulate.simulator import Message
 from fence.simulate.wire import Format
 
 log = logging.getLogger("fence.simulate")
+DEFAULT_BAUD = 115200
 
 
 class TransportError(RuntimeError):
@@ -172,29 +175,43 @@ class PtyEnd:
         self.dropped += len(data) - written
 
     def close(self) -> None:
-        """Close both ends."""
+        """Close both ends (and say how many bytes nobody read in time)."""
+        if self.dropped:
+            log.warning("%s: %d bytes dropped (nobody read them in time)", self.path, self.dropped)
         for fd in (self.master, self._slave):
             with contextlib.suppress(OSError):
                 os.close(fd)
 
 
 class DeviceEnd:
-    """An existing serial device (or any writable path), opened for writing."""
+    """An existing serial device (raw, at ``baud``) or any other writable path."""
 
-    def __init__(self, path: Path) -> None:
-        try:
-            self._file: IO[bytes] = open(path, "wb", buffering=0)  # noqa: SIM115 - kept open
-        except OSError as exc:
-            raise TransportError(f"serial device {path}: {exc.strerror}") from None
+    def __init__(self, path: Path, baud: int = DEFAULT_BAUD) -> None:
         self.path = str(path)
+        try:
+            if stat.S_ISCHR(os.stat(path).st_mode):
+                self._port: serial.Serial | None = serial.Serial(self.path, baudrate=baud)
+                self._file: IO[bytes] | None = None
+            else:
+                self._port = None
+                self._file = open(path, "wb", buffering=0)  # noqa: SIM115 - kept open
+        except (OSError, serial.SerialException) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise TransportError(f"serial device {path}: {reason}") from None
 
     def write(self, data: bytes) -> None:
         """Write all bytes."""
-        self._file.write(data)
+        if self._port is not None:
+            self._port.write(data)
+        elif self._file is not None:
+            self._file.write(data)
 
     def close(self) -> None:
         """Close the device."""
-        self._file.close()
+        if self._port is not None:
+            self._port.close()
+        if self._file is not None:
+            self._file.close()
 
 
 class TcpGatewayPort:
@@ -283,9 +300,9 @@ def tcp_transport(
     return StreamTransport(dict(ends)), {t: e.path for t, e in ends.items()}
 
 
-def device_transport(terminal: str, path: Path) -> StreamTransport:
+def device_transport(terminal: str, path: Path, baud: int = DEFAULT_BAUD) -> StreamTransport:
     """One terminal's stream written to an existing device."""
-    return StreamTransport({terminal: DeviceEnd(path)})
+    return StreamTransport({terminal: DeviceEnd(path, baud)})
 
 
 class FileTransport:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import select
 import socket
 import threading
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -19,6 +22,7 @@ from fence.simulate.transports import (
     MqttOptions,
     MqttTransport,
     TransportError,
+    device_transport,
     pty_transport,
     tcp_transport,
 )
@@ -196,3 +200,31 @@ def test_mqtt_messages_sent_across_a_broker_restart_all_arrive(broker: Broker) -
         unique = {(t, p) for t, p, _ in sub.got}
     sub.close()
     assert unique == {(f"park/{m.terminal}/nmea", m.payload) for m in sent}
+
+
+def test_device_transport_writes_a_serial_device_raw() -> None:
+    """A pty slave stands in for a USB serial adapter; the master side reads the line."""
+    master, slave = os.openpty()
+    device = Path(os.ttyname(slave))
+    sim = Simulator(site(), seed=37, start_ms=T0_MS, n_terminals=1, faults=NO_FAULTS)
+    sent = list(sim.messages(T0_MS + 5_000))
+    transport = device_transport(sent[0].terminal, device, 115200)
+    try:
+        for m in sent:
+            transport.send(m)
+        want = b"".join(m.payload for m in sent)
+        got = b""
+        deadline = time.monotonic() + 5
+        while len(got) < len(want) and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.2)[0]:
+                got += os.read(master, 65536)
+        assert got == want  # raw: CR LF kept, nothing echoed or translated
+    finally:
+        transport.close()
+        os.close(master)
+        os.close(slave)
+
+
+def test_device_that_does_not_exist_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(TransportError, match="no-such-tty"):
+        device_transport("W-001", tmp_path / "no-such-dir" / "no-such-tty")
