@@ -10,11 +10,20 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gnss import encode
 from gnss.instant import parse_instant
 from replay.opening import InputError, InputFormat, InputSpec, format_from_bytes, open_input
-from replay.readers import Arrival, ReaderOptions, SkipLog, merge_arrivals, read_input
+from replay.readers import (
+    Arrival,
+    ReaderOptions,
+    SkipLog,
+    arrival_key,
+    merge_arrivals,
+    read_input,
+)
 
 T0 = parse_instant("2026-11-28T08:00:00.000Z")
 
@@ -228,3 +237,25 @@ def test_fix_line_that_is_not_utf8_is_skipped(tmp_path: Path) -> None:
     items, skips, report = _read(path)
     assert [a.fix.terminal for a in items] == ["W-\u00e9"]
     assert skips.total == 1 and f"{path}:1: not UTF-8 text" in report
+
+
+@given(st.lists(st.lists(st.tuples(st.booleans(), st.integers(0, 50)), max_size=12), min_size=1,
+                max_size=5))
+def test_merge_is_a_stable_interleaving_sorted_where_inputs_are(
+        inputs: list[list[tuple[bool, int]]]) -> None:
+    """Every input's items come out in their own order; ties go to the earlier input; when
+    each input is sorted by replay time, the merge is sorted too."""
+    streams = [
+        _arrivals(*[((T0 + s * 1000) if recorded else None, s * 1000) for recorded, s in items],
+                  terminal=f"I{k}")
+        for k, items in enumerate(inputs)
+    ]
+    merged = list(merge_arrivals(streams))
+    assert sorted(map(id, merged)) == sorted(id(a) for s in streams for a in s)
+    for k, stream in enumerate(streams):
+        assert [a for a in merged if a.fix.terminal == f"I{k}"] == stream
+    if all(s == sorted(s, key=arrival_key) for s in streams):
+        keys = [arrival_key(a) for a in merged]
+        assert keys == sorted(keys)
+        tagged = [(arrival_key(a), int(a.fix.terminal[1:])) for a in merged]
+        assert tagged == sorted(tagged)  # ties: the earlier input first
