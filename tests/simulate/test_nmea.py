@@ -90,3 +90,19 @@ def test_damaged_epochs_are_reported_and_clean_ones_still_decode() -> None:
     assert damaged > 50
     assert DecodeErrorKind.BAD_CHECKSUM in kinds
     assert kinds - {DecodeErrorKind.BAD_CHECKSUM}, "garbage lines went unreported"
+
+
+def test_five_hertz_staggered_receivers_decode_to_centisecond_times() -> None:
+    sim = Simulator(site(), seed=23, start_ms=T0_MS, n_terminals=7, step_ms=200,
+                    stagger=True, faults=NO_FAULTS)
+    streams = _by_terminal(list(sim.messages(T0_MS + 20_000)))
+    offsets = set()
+    for terminal, messages in streams.items():
+        fixes = [d for d in _decode(terminal, messages) if isinstance(d, Fix)]
+        assert [f.t_ms for f in fixes] == [m.t_ms for m in messages]
+        for got, m in zip(fixes, messages, strict=True):
+            _assert_same_fix(got, m.fix)
+        offsets.add(messages[0].t_ms - T0_MS)
+        gaps = {b.t_ms - a.t_ms for a, b in zip(messages, messages[1:], strict=False)}
+        assert all(g > 0 and g % 200 == 0 for g in gaps)  # a dropout leaves a longer gap
+    assert offsets == {0, 20, 50, 80, 110, 140, 170}
