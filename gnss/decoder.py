@@ -96,7 +96,7 @@ class NmeaDecoder:
                     if len(parts) > 3 and parts[2] == b"1":
                         epochs.in_view(body[:2], parts[3], out)
                 elif kind in DEFERRED:
-                    epochs.defer(body[:5], body, out)
+                    epochs.defer(body)
                 continue
             reader, timed = entry
             try:

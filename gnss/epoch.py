@@ -271,14 +271,18 @@ class EpochAssembler:
             if address == self._closer:
                 self._close_early(cur, out)
 
-    def defer(self, address: bytes, body: bytes, out: list[Output]) -> None:
+    def defer(self, body: bytes) -> None:
         """Add an untimed sentence (VTG, GSA) whose fields are read only if the epoch
-        lacks what it gives (speed and course, HDOP) when the epoch is closed."""
-        cur = self._target(address, None, out)
-        if cur is not None:
-            cur.deferred.append(body)
-            if address == self._closer:
-                self._close_early(cur, out)
+        lacks what it gives (speed and course, HDOP) when the epoch is closed.
+
+        Like GSV these are kept out of the cycle learning: they repeat (one GSA per
+        constellation) or merely follow the position sentences, and the speed, course
+        and HDOP they carry come from RMC and GGA in most epochs. After an emitted epoch
+        they count for the next one."""
+        cur = self._cur
+        if cur.emitted:
+            cur = self._cur = _Epoch(None)
+        cur.deferred.append(body)
 
     def in_view(self, talker: bytes, raw_count: bytes, out: list[Output]) -> None:
         """Satellites in view of a talker's constellation (first GSV of a group; NMEA 4.11

@@ -183,16 +183,18 @@ def coordinate(raw: bytes, hemi: bytes, limit: int, name: str) -> float | None:
     """``[d]ddmm.mmmm`` + hemisphere -> signed degrees (None when the value is empty)."""
     if not raw:
         return None
-    dot = raw.find(b".")
-    whole = raw if dot < 0 else raw[:dot]
-    if len(whole) < 3 or not whole.isdigit():
+    if raw.translate(None, b"0123456789."):  # signs, exponents, nan, spaces...
         raise FieldError(f"{name} {raw!r} is not ddmm.mmmm")
     try:
-        minutes = float(raw[len(whole) - 2 :])
-    except ValueError:
+        value = float(raw)
+    except ValueError:  # more than one dot
         raise FieldError(f"{name} {raw!r} is not ddmm.mmmm") from None
-    degrees = int(whole[:-2])
-    if minutes >= 60.0 or minutes != minutes:
+    dot = raw.find(b".")
+    if 0 <= dot < 3 or len(raw) < 3:
+        raise FieldError(f"{name} {raw!r} is not ddmm.mmmm")
+    degrees = int(value) // 100
+    minutes = value - degrees * 100
+    if minutes >= 60.0:
         raise FieldError(f"{name} {raw!r} has minutes >= 60")
     value = degrees + minutes / 60.0
     if value > limit:
