@@ -28,14 +28,14 @@ from gnss.sentences import (
 
 Reader = Callable[[list[bytes]], Record]
 
-# sentence type -> (reader, whether its record starts with a time of day)
-READERS: dict[bytes, tuple[Reader, bool]] = {
-    b"GGA": (read_gga, True),
-    b"RMC": (read_rmc, True),
-    b"GNS": (read_gns, True),
-    b"GLL": (read_gll, True),
-    b"GST": (read_gst, True),
-    b"ZDA": (read_zda, True),
+# Timed sentences: each record starts with its time of day (None when the field is empty).
+READERS: dict[bytes, Reader] = {
+    b"GGA": read_gga,
+    b"RMC": read_rmc,
+    b"GNS": read_gns,
+    b"GLL": read_gll,
+    b"GST": read_gst,
+    b"ZDA": read_zda,
 }
 # Untimed sentences read when their epoch is closed (see EpochAssembler.defer).
 DEFERRED: frozenset[bytes] = frozenset((b"VTG", b"GSA"))
@@ -89,8 +89,8 @@ class NmeaDecoder:
             if body.find(b",") != 5 or body[0] == 0x50:  # no 5-letter address, or $P...
                 continue
             kind = body[2:5]
-            entry = READERS.get(kind)
-            if entry is None:
+            reader = READERS.get(kind)
+            if reader is None:
                 if kind == b"GSV":
                     parts = body.split(b",", 4)  # GSV, sentences, number, in view, ...
                     if len(parts) > 3 and parts[2] == b"1":
@@ -98,7 +98,6 @@ class NmeaDecoder:
                 elif kind in DEFERRED:
                     epochs.defer(body)
                 continue
-            reader, timed = entry
             try:
                 rec = reader(body[6:].split(b","))
             except FieldError as exc:
@@ -106,10 +105,9 @@ class NmeaDecoder:
                 line = self._framer.lines[index]
                 out.append(DecodeError(DecodeErrorKind.BAD_FIELD, f"{exc}: ${text}", self.terminal, line))
                 continue
-            if not timed:
-                epochs.add(body[:5], None, rec, out)
-            elif rec[0] is not None:  # a position report without time cannot be placed
-                epochs.add(body[:5], rec[0], rec, out)  # type: ignore[arg-type]
+            tod = rec[0]
+            if tod is not None:  # a report without time of day cannot be placed in an epoch
+                epochs.add(body[:5], tod, rec, out)  # type: ignore[arg-type]
 
 
 def decode_bytes(terminal: str, data: bytes) -> list[Fix | DecodeError]:

@@ -8,8 +8,9 @@ Rules (docs/gnss.md explains the choices):
   (a repeated GGA time) merges into it and never makes a new fix.
 * An epoch becomes a fix when it holds a position report (GGA, RMC, GNS or GLL).
 * Emission: as soon as the epoch is known complete. Like gpsd, the assembler learns
-  which sentence closes the receiver's cycle: the last sentence before a new time of
-  day, when it occurred once in the cycle, for two cycles in a row. After that the fix
+  which sentence closes the receiver's cycle: the last timed sentence (GGA, RMC, GNS,
+  GLL, GST, ZDA) before a new time of day, when it occurred once in the cycle, for two
+  cycles in a row (VTG, GSA, GSV take no part). After that the fix
   is emitted when that sentence arrives (lowest latency); otherwise when the next epoch
   starts, or at ``flush``. A sentence of an already emitted epoch is dropped and the
   learned closer is forgotten (the cycle changed).
@@ -263,8 +264,8 @@ class EpochAssembler:
         """The learned address of the sentence that closes the receiver's cycle."""
         return self._closer
 
-    def add(self, address: bytes, tod_ms: int | None, rec: Record, out: list[Output]) -> None:
-        """Add one sentence (its address, time of day and record); fixes go to ``out``."""
+    def add(self, address: bytes, tod_ms: int, rec: Record, out: list[Output]) -> None:
+        """Add one timed sentence (its address, time of day and record); fixes go to ``out``."""
         cur = self._target(address, tod_ms, out)
         if cur is not None:
             cur.merge(rec)
@@ -312,9 +313,9 @@ class EpochAssembler:
             return
         self._close(cur, out)
 
-    def _target(self, address: bytes, tod_ms: int | None, out: list[Output]) -> _Epoch | None:
-        """The epoch a sentence belongs to (closing the previous one), None to drop it."""
-        if tod_ms is not None and tod_ms != self._cycle_tod:
+    def _target(self, address: bytes, tod_ms: int, out: list[Output]) -> _Epoch | None:
+        """The epoch a timed sentence belongs to (closing the previous one), None to drop it."""
+        if tod_ms != self._cycle_tod:
             self._learn()
             self._cycle_tod = tod_ms
         counts = self._cycle_counts
@@ -324,10 +325,7 @@ class EpochAssembler:
         if seen > 1 and address == self._closer:
             self._closer = None
         cur = self._cur
-        if tod_ms is None:
-            if cur.emitted:
-                cur = self._cur = _Epoch(None)
-        elif cur.tod_ms is None:
+        if cur.tod_ms is None:
             if tod_ms == self._done_tod:
                 self._closer = None
                 return None
