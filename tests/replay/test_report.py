@@ -120,3 +120,28 @@ def test_map_shows_zone_colours_and_event_marker_colours(out_dir: Path) -> None:
     assert near((0xD6, 0x27, 0x28)) > 20  # a trespass marker
     assert near((0x94, 0x67, 0xBD)) > 20  # an overcrowding marker
     assert near((248, 210, 204), 30) > 1000  # the restricted zone's fill (alpha 0.25)
+
+
+@pytest.mark.parametrize(
+    ("staffed", "under_s", "undermanning"),
+    [
+        (["10:02-24:00"], 30.0, [(at(120), "undermanning", "raised", "YARD", None, 0, 1)]),
+        (["10:00-10:02"], 0.0, []),  # the yard empties just as the window ends
+        (["22:00-10:01"], 0.0, []),  # crosses midnight, ends before the yard empties
+    ],
+)
+def test_time_under_min_counts_only_while_staffed(
+        tmp_path: Path, staffed: list[str], under_s: float, undermanning: list[tuple[Any, ...]]) -> None:
+    from tests.replay.scenario import MINI
+
+    zones = json.loads((MINI / "zones.geojson").read_text())
+    zones["features"][0]["properties"]["staffed"] = staffed  # site time: T0 is 10:00
+    variant = tmp_path / "staffed.geojson"
+    variant.write_text(json.dumps(zones))
+    done = fence_replay("--config", CONFIG, write_fix_log(tmp_path / "mini.jsonl"),
+                        "--zones", variant, "--out", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert _by_id(report["zones"])["YARD"]["under_min_staffed_s"] == under_s
+    events = keys_of_lines((tmp_path / "out" / "events.jsonl").read_text().splitlines())
+    assert [e for e in events if e[1] == "undermanning"] == undermanning
