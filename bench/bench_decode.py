@@ -94,7 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--terminals", type=int, default=50)
     parser.add_argument("--epochs", type=int, default=60)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     stream = build_stream(args.terminals, args.epochs)
     sentences = sum(payload.count(b"\n") for _i, payload in stream)
