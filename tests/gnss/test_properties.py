@@ -50,13 +50,19 @@ SEGMENTS = st.one_of(
     sentences().map(lambda s: s.encode().replace(b"\r\n", b"\r")),
     sentences().map(lambda s: b"$" + s.encode().replace(b"\r\n", b"\r\r\n")),
     sentences().map(lambda s: s.encode()[: len(s) // 2]),  # cut
+    TALKERS.map(lambda t: "".join(encode.gsv(t, [(1, 20, 30, 40)] * 5)).encode()),
     st.binary(max_size=40),
     st.sampled_from([b"\x00", b"\xb5\x62\x01\x07", b"\xd3\x00\x13", b"\xba\xce", b"$", b"*", b"\r\n"]),
 )
 
 
-def feed_in_pieces(data: bytes, cuts: list[int]) -> list[Fix | DecodeError]:
-    decoder = NmeaDecoder("prop")
+def whole(data: bytes, satellites: bool = False) -> list[Fix | DecodeError]:
+    decoder = NmeaDecoder("prop", satellites=satellites)
+    return decoder.feed(data) + decoder.flush()
+
+
+def feed_in_pieces(data: bytes, cuts: list[int], satellites: bool = False) -> list[Fix | DecodeError]:
+    decoder = NmeaDecoder("prop", satellites=satellites)
     out: list[Fix | DecodeError] = []
     last = 0
     for cut in sorted(set(cuts)):
@@ -77,8 +83,15 @@ def test_never_raises_on_arbitrary_bytes(data: bytes) -> None:
 @given(st.lists(SEGMENTS, max_size=40), st.lists(st.integers(0, 5000), max_size=30))
 def test_any_split_gives_the_same_output(segments: list[bytes], cuts: list[int]) -> None:
     data = b"".join(segments)
-    whole = decode_bytes("prop", data)
-    assert feed_in_pieces(data, [c for c in cuts if c <= len(data)]) == whole
+    cuts = [c for c in cuts if c <= len(data)]
+    for satellites in (False, True):
+        expected = whole(data, satellites)
+        got = feed_in_pieces(data, cuts, satellites)
+        assert got == expected
+        # sats_in_view is not part of Fix equality: compare it explicitly
+        assert [f.sats_in_view for f in got if isinstance(f, Fix)] == [
+            f.sats_in_view for f in expected if isinstance(f, Fix)
+        ]
 
 
 @settings(max_examples=100, deadline=None)
