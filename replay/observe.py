@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from events.evaluator import Evaluator
 from events.model import Event, EventState, EventType
 from gnss.fix import Fix
-from zones.model import Site, Zone
+from zones.model import Site, TerminalKind, Zone
 from zones.windows import in_windows, next_window_edge_ms
 
 TRACK_POINTS_CAP = 400
@@ -130,7 +130,7 @@ class TerminalStats:
     """Running numbers of one terminal (``events``: conditions raised, by type)."""
 
     id: str
-    counted_kind: str
+    kind: TerminalKind
     fixes: int = 0
     accepted_ms: int | None = None
     x_m: float = 0.0
@@ -237,12 +237,12 @@ class ReportObserver:
         stats = self.terminals.get(terminal_id)
         if stats is None:
             kind = self.site.terminal(terminal_id).kind
-            stats = TerminalStats(terminal_id, kind.value)
+            stats = TerminalStats(terminal_id, kind)
             self.terminals[terminal_id] = stats
         return stats
 
     def _counted(self, stats: TerminalStats, zs: ZoneStats) -> bool:
-        return stats.online and any(k.value == stats.counted_kind for k in zs.zone.count_kinds)
+        return stats.online and stats.kind in zs.zone.count_kinds
 
     def _membership(self, stats: TerminalStats, zones: frozenset[str], t_ms: int) -> None:
         for zone_id in stats.zones - zones:

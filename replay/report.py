@@ -80,7 +80,7 @@ def _terminal_rows(obs: ReportObserver) -> list[dict[str, Any]]:
         rows.append({
             "id": terminal_id,
             "name": obs.site.terminal(terminal_id).name,
-            "kind": ts.counted_kind,
+            "kind": ts.kind.value,
             "registered": terminal_id in obs.site.terminals,
             "fixes": ts.fixes,
             "distance_m": round(ts.distance_m, 1),
