@@ -33,7 +33,7 @@ from fence.simulate.places import Spot, entry_point, inner_spot, point_beside
 from fence.simulate.receiver import Profile
 from zones.model import Terminal, TerminalKind, Zone, unregistered_terminal
 from zones.permits import is_permitted
-from zones.windows import in_windows
+from zones.windows import in_windows, next_window_edge_ms
 
 WALK_MPS = 1.4
 DRIVE_MPS = 6.0
@@ -43,6 +43,7 @@ CHECK_EVERY_MS = 30_000
 MIN_MILL_RADIUS_M = 2.5
 CLEARANCE_M = 1.5  # beyond the zone's margin, for scripted terminals in RTK fixed
 PLAN_HORIZON_MS = 30 * 60_000  # permits and windows are checked over this span
+MAX_WINDOW_WAIT_MS = 15 * 60_000  # a staffed window may begin this long after the start
 
 
 class Scenario(Enum):
@@ -215,41 +216,62 @@ class _Director:
 
     # --- undermanning -------------------------------------------------------------
     def undermanning(self) -> None:
-        """An empty staffed zone raises undermanning; staff arrive later and clear it."""
-        grace_s = self.site.defaults.offline_after_s
+        """An empty staffed zone raises undermanning; staff arrive later and clear it.
+
+        The zone must be staffed from the start, or from a window that begins within
+        ``MAX_WINDOW_WAIT_MS``: the condition then starts with the window.
+        """
+        grace_ms = round(self.site.defaults.offline_after_s * 1000)
         for zone in sorted(
             (z for z in self.site.zones if z.min_occupancy is not None),
             key=lambda z: (z.hold_s, z.id),
         ):
-            raise_ms = round((grace_s + zone.hold_s) * 1000)
-            if not self._staffed_through(zone, raise_ms + 120_000):
+            begin_ms = self._staffed_from(zone)
+            if begin_ms is None:
                 continue
-            self.quiet_zone, self.quiet_until_ms = zone, raise_ms + 20_000
-            need = zone.min_occupancy or 0
-            core = self.layout.cores[zone.id]
-            staff = self.casting.take(
-                _kinds_for(zone), need,
-                partial(self.casting.permitted_throughout, zone),
-            )
-            for t in staff:
-                script = _script_for(t, self.beside(zone)).wait_until(self.quiet_until_ms)
-                script.go(core.point(self.rng)).mill(self.spot(zone), 60.0, self.rng).go(self.beside(zone))
-                self.cast(t, script, (
-                    f"undermanning: {zone.id} (min {need}) stays empty, raised at "
-                    f"~{_fmt_s(raise_ms)}; this staff member enters at "
-                    f"~{_fmt_s(self.quiet_until_ms)} (cleared), leaves after a minute"
-                ))
+            raise_ms = max(grace_ms, begin_ms) + round(zone.hold_s * 1000)
+            if not self._staffed_between(zone, begin_ms, raise_ms + 120_000):
+                continue
+            self._cast_staff(zone, raise_ms)
             return
         self.missing.append(
-            "undermanning: no zone with min_occupancy is staffed from the start instant on"
+            "undermanning: no zone with min_occupancy is staffed from the start instant on "
+            "or within 15 minutes of it"
         )
 
-    def _staffed_through(self, zone: Zone, span_ms: int) -> bool:
+    def _cast_staff(self, zone: Zone, raise_ms: int) -> None:
+        self.quiet_zone, self.quiet_until_ms = zone, raise_ms + 20_000
+        need = zone.min_occupancy or 0
+        core = self.layout.cores[zone.id]
+        staff = self.casting.take(
+            _kinds_for(zone), need, partial(self.casting.permitted_throughout, zone)
+        )
+        for t in staff:
+            script = _script_for(t, self.beside(zone)).wait_until(self.quiet_until_ms)
+            script.go(core.point(self.rng)).mill(self.spot(zone), 60.0, self.rng)
+            script.go(self.beside(zone))
+            self.cast(t, script, (
+                f"undermanning: {zone.id} (min {need}) stays empty, raised at "
+                f"~{_fmt_s(raise_ms)}; this staff member enters at "
+                f"~{_fmt_s(self.quiet_until_ms)} (cleared), leaves after a minute"
+            ))
+
+    def _staffed_from(self, zone: Zone) -> int | None:
+        """Offset from the start at which the zone is staffed (0: already), None: too late."""
+        if zone.staffed is None or in_windows(zone.staffed, self.start_ms, self.site.timezone):
+            return 0
+        edge = next_window_edge_ms(zone.staffed, self.start_ms, self.site.timezone)
+        if edge is None or edge - self.start_ms > MAX_WINDOW_WAIT_MS:
+            return None
+        return edge - self.start_ms
+
+    def _staffed_between(self, zone: Zone, begin_ms: int, end_ms: int) -> bool:
         if zone.staffed is None:
             return True
+        staffed = zone.staffed
         return all(
-            in_windows(zone.staffed, self.start_ms + t, self.site.timezone)
-            for t in range(0, span_ms + 1, CHECK_EVERY_MS)
+            in_windows(staffed, self.start_ms + t, self.site.timezone)
+            for t in [*range(begin_ms, end_ms, CHECK_EVERY_MS), end_ms]
         )
 
     # --- trespass -----------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from gnss.fix import Fix
 from gnss.instant import parse_instant
 from tests.simulate.sites import S11, S12, T0_MS, site
 from tests.support.paths import SPEC_EXAMPLES
+from zones.site import load_site
 
 S13 = SPEC_EXAMPLES / "s13" / "fence.toml"
 
@@ -97,3 +99,47 @@ def test_the_scenario_is_deterministic() -> None:
         return [m.payload for m in sim.messages(T0_MS + 90_000)]
 
     assert run() == run()
+
+
+def _square(lon: float, lat: float, half_deg: float) -> list[list[list[float]]]:
+    return [[[lon - half_deg, lat - half_deg], [lon + half_deg, lat - half_deg],
+             [lon + half_deg, lat + half_deg], [lon - half_deg, lat + half_deg],
+             [lon - half_deg, lat - half_deg]]]
+
+
+def _small_site(tmp_path: Path, staffed: str) -> Path:
+    features = [
+        {"id": "YARD", "access": "restricted"},
+        {"id": "DOCK", "max_occupancy": 2, "hold_s": 10, "max_dwell_s": 120},
+        {"id": "ROOM", "min_occupancy": 1, "staffed": [staffed], "hold_s": 20, "max_still_s": 60},
+    ]
+    geo = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": props,
+         "geometry": {"type": "Polygon", "coordinates": _square(111.50 + 0.002 * i, 40.65, 0.0003)}}
+        for i, props in enumerate(features)
+    ]}
+    (tmp_path / "zones.geojson").write_text(json.dumps(geo))
+    terminals = "".join(
+        f'[[terminals]]\nid = "P-{i}"\nkind = "person"\nroles = []\nname = "Person {i}"\n'
+        for i in range(1, 9)
+    )
+    config = tmp_path / "fence.toml"
+    config.write_text(f'[site]\nname = "Small"\nzones = "zones.geojson"\n\n{terminals}')
+    return config
+
+
+def test_a_staffed_window_that_begins_soon_is_waited_for(tmp_path: Path) -> None:
+    config = _small_site(tmp_path, "09:05-18:00")  # the start is 09:00 local
+    sim = Simulator(load_site(config), seed=0, start_ms=T0_MS, scenario=Scenario.ALL_EVENTS)
+    assert sim.missing == ()
+    events = _events_from_fixes(sim)
+    assert _raised(events) == set(EventType)
+    under = [e for e in events if e.type is EventType.UNDERMANNING and e.state is EventState.RAISED]
+    assert under[0].t_ms == T0_MS + (5 * 60 + 20) * 1000  # window start + hold_s
+
+
+def test_a_staffed_window_hours_away_is_named_as_missing(tmp_path: Path) -> None:
+    config = _small_site(tmp_path, "13:00-18:00")
+    sim = Simulator(load_site(config), seed=0, start_ms=T0_MS, scenario=Scenario.ALL_EVENTS)
+    assert [m.split(":")[0] for m in sim.missing] == ["undermanning"]
+    assert _raised(_events_from_fixes(sim)) == set(EventType) - {EventType.UNDERMANNING}
