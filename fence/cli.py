@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "fence.cmd_demo",
     "fence.cmd_users",
     "fence.cmd_replay",
+    "fence.cmd_check",
 )
 
 
