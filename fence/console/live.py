@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from array import array
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -55,17 +57,33 @@ def event_json(stored: StoredEvent) -> JsonObj:
     return obj
 
 
+def _round_cm(value: float) -> float:
+    """Metres rounded to the centimetre (``round(v, 2)`` is several times slower)."""
+    return math.floor(value * 100.0 + 0.5) / 100.0
+
+
+def _cm(value: float | None) -> float | None:
+    """``_round_cm`` of a coordinate that may be missing."""
+    return None if value is None else _round_cm(value)
+
+
 def _terminal_row(t: TerminalView) -> list[Any]:
     """Compact wire form: [id, x, y, quality, fix_t_ms, online, zones] (metric x/y)."""
     return [
         t.id,
-        None if t.x_m is None else round(t.x_m, 2),
-        None if t.y_m is None else round(t.y_m, 2),
+        _cm(t.x_m),
+        _cm(t.y_m),
         t.quality,
         t.fix_t_ms,
         1 if t.online else 0,
         list(t.zones),
     ]
+
+
+def _shown(t: TerminalView) -> tuple[int | None, bool, tuple[str, ...], int | None]:
+    """What the page shows of a terminal that can change: a new accepted fix (time, hence
+    position and quality), online state, zones."""
+    return (t.fix_t_ms, t.online, t.zones, t.quality)
 
 
 def _zone_row(z: ZoneView) -> list[Any]:
@@ -88,10 +106,12 @@ class RecentTracks:
         """Sampling period: 1 s, growing with the fleet to bound memory (5 s at 10,000)."""
         return max(1000, len(self._points) // 2)
 
-    def add(self, terminal: str, t_ms: int, x: float, y: float) -> None:
-        """Record a position unless the last one is more recent than the sampling period."""
-        pts = self._points.setdefault(terminal, array("d"))
-        if pts and t_ms - pts[-3] < self.sample_ms():
+    def add(self, terminal: str, t_ms: int, x: float, y: float, sample_ms: int) -> None:
+        """Record a position unless the last one is less than ``sample_ms`` older."""
+        pts = self._points.get(terminal)
+        if pts is None:
+            pts = self._points[terminal] = array("d")
+        elif t_ms - pts[-3] < sample_ms:
             return
         pts.extend((float(t_ms), x, y))
         cut = 0
@@ -105,7 +125,7 @@ class RecentTracks:
         pts = self._points.get(terminal)
         if pts is None:
             return []
-        return [[pts[i], round(pts[i + 1], 2), round(pts[i + 2], 2)] for i in range(0, len(pts), 3)]
+        return [[pts[i], _round_cm(pts[i + 1]), _round_cm(pts[i + 2])] for i in range(0, len(pts), 3)]
 
     def forget(self, terminal: str) -> None:
         """Drop a terminal that left the live state."""
@@ -134,13 +154,14 @@ class InProcessBackend:
         self._lock = threading.Lock()
         self._subs: list[Subscription] = []
         self._terminals: dict[str, TerminalView] = {}
+        self._shown: dict[str, tuple[int | None, bool, tuple[str, ...], int | None]] = {}
         self._zones: dict[str, ZoneView] = {}
         self._clock_ms: int | None = None
         self._cursor = store.head_cursor()
         self._recent = RecentTracks(int(config.track_minutes * 60_000))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="console-pump", daemon=True)
-        self.last_pump_s = 0.0
+        self.pump_s: deque[float] = deque(maxlen=600)  # recent pump durations, for figures
 
     # ---- pump -------------------------------------------------------------------
     def start(self) -> None:
@@ -186,19 +207,28 @@ class InProcessBackend:
             if events:
                 self._broadcast(_encode({"type": "events", "events": [event_json(e) for e in events]}))
             self._resync_stale()
-        self.last_pump_s = time.perf_counter() - started
+        self.pump_s.append(time.perf_counter() - started)
 
     def _apply(self, snap: EvaluatorView) -> JsonObj | None:
-        terminals = self._terminals
-        changed = [t for t in snap.terminals if terminals.get(t.id) != t]
-        seen = {t.id for t in snap.terminals}
-        gone = [tid for tid in terminals if tid not in seen]
-        for t in changed:
+        terminals, shown = self._terminals, self._shown
+        changed = []
+        for t in snap.terminals:
+            key = _shown(t)
+            if shown.get(t.id) != key:
+                shown[t.id] = key
+                changed.append(t)
             terminals[t.id] = t
+        gone: list[str] = []
+        if len(terminals) != len(snap.terminals):  # some terminal left the view
+            seen = {t.id for t in snap.terminals}
+            gone = [tid for tid in terminals if tid not in seen]
+        sample_ms = self._recent.sample_ms()
+        for t in changed:
             if t.x_m is not None and t.y_m is not None and t.fix_t_ms is not None:
-                self._recent.add(t.id, t.fix_t_ms, t.x_m, t.y_m)
+                self._recent.add(t.id, t.fix_t_ms, t.x_m, t.y_m, sample_ms)
         for tid in gone:
             del terminals[tid]
+            del shown[tid]
             self._recent.forget(tid)
         zones = [z for z in snap.zones if self._zones.get(z.id) != z]
         for z in zones:

@@ -165,3 +165,29 @@ def test_ack_reaches_every_connected_console(tmp_path: Path) -> None:
                 ack = msg if msg["type"] == "ack" else None
         conn.close()
         assert ack is not None and ack["id"] == alarm["id"] and ack["ack"]["note"] == "seen"
+
+
+def test_a_terminal_leaving_the_view_is_sent_as_gone(tmp_path: Path) -> None:
+    import dataclasses
+
+    f = Feeder(tmp_path)
+    t = 1_800_000_000_000
+    f.feed(fix("T-001", 200, 10, t), fix("T-002", 210, 10, t))
+    full = f.evaluator.view()
+    current = [full]
+    alarms = StoreAlarms(f.store)
+    backend = InProcessBackend(f.site, f.index, alarms, lambda: current[0], None, ConsoleConfig())
+    try:
+        backend.pump()
+        sub = backend.subscribe()
+        messages(sub)
+        current[0] = dataclasses.replace(full, terminals=tuple(x for x in full.terminals if x.id != "T-002"))
+        backend.pump()
+        (delta,) = messages(sub)
+        assert delta["gone"] == ["T-002"] and delta["terminals"] == []
+        assert backend.terminal_document("T-002") is not None  # still registered, no live state
+        assert backend.terminal_document("T-002")["live"] is None  # type: ignore[index]
+    finally:
+        backend.stop()
+        alarms.close()
+        f.store.close()

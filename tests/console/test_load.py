@@ -160,7 +160,8 @@ def test_ten_thousand_moving_terminals_stay_responsive(fleet_console: tuple[str,
         "event_loop_lag_ms_p95": _pct(perf["lag"], 95),
         "event_loop_lag_ms_max": max(perf["lag"]) if perf["lag"] else float("nan"),
         "tab_click_to_visible_ms": click_ms,
-        "server_pump_ms_last": backend.last_pump_s * 1000,
+        "server_pump_ms_p50": _pct([x * 1000 for x in backend.pump_s], 50),
+        "server_pump_ms_max": max(backend.pump_s) * 1000,
     }
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "perf-10k.json").write_text(json.dumps(figures, indent=1), encoding="utf-8")
