@@ -192,12 +192,12 @@ function applyDelta(msg) {
 function condKey(e) { return `${e.type}|${e.zone}|${e.terminal}`; }
 
 function applyEvents(events, live) {
-  let fresh = 0;
+  let fresh = 9;  // most severe new alarm (rank), 9: none
   for (const e of events) {
     if (e.state === "raised") {
       if (S.alarms.has(e.id)) continue;
       S.alarms.set(e.id, e);
-      if (live) { S.newUntil.set(e.id, Date.now() + NEW_HIGHLIGHT_MS); fresh++; }
+      if (live) { S.newUntil.set(e.id, Date.now() + NEW_HIGHLIGHT_MS); fresh = Math.min(fresh, SEVERITY_RANK[e.severity] ?? 2); }
     } else {
       const key = condKey(e);
       for (const [id, a] of S.alarms) {
@@ -209,7 +209,7 @@ function applyEvents(events, live) {
       if (S.cleared.length > 500) S.cleared.length = 500;
     }
   }
-  if (fresh) beep();
+  if (fresh < 9) beep(fresh);
   renderAlarms();
   if (live) renderCleared();
   if (S.selectedZone && events.some((e) => e.zone === S.selectedZone)) showZone(S.selectedZone);
@@ -223,12 +223,13 @@ function applyAck(id, ack) {
 }
 
 // ---------------------------------------------------------------- sound
-function beep() {
+// Critical: three tones; major: two; minor: one.
+function beep(rank) {
   if (S.muted || !audioCtx) return;
   try {
     if (audioCtx.state === "suspended") audioCtx.resume();
     const now = audioCtx.currentTime;
-    for (const [i, f] of [[0, 880], [1, 660], [2, 880]]) {
+    for (const [i, f] of [[0, 880], [1, 660], [2, 880]].slice(0, 3 - rank)) {
       const o = audioCtx.createOscillator(), g = audioCtx.createGain();
       o.frequency.value = f; o.type = "square";
       g.gain.setValueAtTime(0.0001, now + i * 0.18);
