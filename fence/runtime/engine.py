@@ -148,6 +148,12 @@ class Engine:
         self._accepting = False
         self._eval_thread = threading.Thread(target=self._eval_loop, name="evaluator", daemon=True)
         self._tick_thread = threading.Thread(target=self._tick_loop, name="ticker", daemon=True)
+        self._snap_thread = threading.Thread(target=self._snapshot_loop, name="snapshots",
+                                             daemon=True)
+        self._snap_cond = threading.Condition()
+        self._snap_slot: EngineSnapshot | None = None
+        self._snap_stop = False
+        self._snap_write_lock = threading.Lock()
         self._view: EvaluatorView = self.evaluator.view()
         self._view_at = 0.0
         self._seen_unregistered: set[str] = set()
@@ -171,6 +177,7 @@ class Engine:
             self.http.start()
             log.info("health and metrics on http://%s:%d/", self.cfg.http[0], self.http.port)
         self._accepting = True
+        self._snap_thread.start()
         self._eval_thread.start()
         self._tick_thread.start()
         for source in self.sources:
@@ -253,13 +260,18 @@ class Engine:
         self.metrics.inc(m.FIXES_IN, source_name)
         if item.terminal not in self.site.terminals:
             self.metrics.inc(m.FIXES_UNREGISTERED)
-            if item.terminal not in self._seen_unregistered and len(self._seen_unregistered) < 10_000:
+            if item.terminal not in self._seen_unregistered and len(self._seen_unregistered) < 100_000:
                 self._seen_unregistered.add(item.terminal)
-                log.warning("input %s: fix from unregistered terminal %r (handled as a person"
-                            " with no roles)", source_name, item.terminal)
+                self._log_limited(
+                    (source_name, "unregistered"),
+                    f"input {source_name}: fix from unregistered terminal {item.terminal!r}"
+                    " (handled as a person with no roles)",
+                )
 
     def _log_limited(self, key: tuple[str, str], message: str) -> None:
-        """Log the first three of a kind, then every thousandth (all are counted)."""
+        """Log the first three of a kind, then every thousandth (all are counted).
+
+        Unregistered terminals count once per terminal id here."""
         with self._log_lock:
             n = self._logged[key] = self._logged.get(key, 0) + 1
         if n <= 3 or n % 1000 == 0:
@@ -274,8 +286,8 @@ class Engine:
         while not self._stopping.wait(self.cfg.runtime.tick_s):
             with self._lock:
                 now_ms = self._next_rx()
-                self.recorder.sync_if_due(now_ms)
                 self._queue.put(_Tick(now_ms))
+            self.recorder.sync_if_due(now_ms)  # outside the lock: inputs never wait on fsync
 
     # -- the evaluator thread ---------------------------------------------------------
 
@@ -313,7 +325,7 @@ class Engine:
             if not verdict.accepted:
                 self._verdicts[verdict.value] = n
         if now_ms >= self._snapshot_due_ms:
-            self._save_snapshot()
+            self._offer_snapshot(self._take_snapshot())
             self._snapshot_due_ms = now_ms + int(self.cfg.runtime.snapshot_s * 1000)
 
     def _refresh_view(self) -> EvaluatorView:
@@ -354,14 +366,38 @@ class Engine:
             except Exception:
                 log.exception("on_events callback failed")
 
-    def _save_snapshot(self) -> None:
-        self.recorder.sync()
-        save_snapshot(
-            self.snapshot_path,
-            EngineSnapshot(
-                self.run_id, self._applied, self._last_rx_ms or None, self.evaluator.snapshot()
-            ),
+    def _take_snapshot(self) -> EngineSnapshot:
+        """The evaluator's state with the position it stands at (evaluator thread only)."""
+        return EngineSnapshot(
+            self.run_id, self._applied, self._last_rx_ms or None, self.evaluator.snapshot()
         )
+
+    def _write_snapshot(self, snap: EngineSnapshot) -> None:
+        """Sync the recording up to the snapshot's position, then save it atomically."""
+        with self._snap_write_lock:
+            self.recorder.sync()
+            save_snapshot(self.snapshot_path, snap)
+
+    def _save_snapshot(self) -> None:
+        self._write_snapshot(self._take_snapshot())
+
+    def _offer_snapshot(self, snap: EngineSnapshot) -> None:
+        """Hand a snapshot to the writer thread: the fsyncs stay off the alert path."""
+        with self._snap_cond:
+            self._snap_slot = snap
+            self._snap_cond.notify()
+
+    def _snapshot_loop(self) -> None:
+        while True:
+            with self._snap_cond:
+                self._snap_cond.wait_for(lambda: self._snap_slot is not None or self._snap_stop)
+                snap, self._snap_slot = self._snap_slot, None
+                if snap is None:
+                    return
+            try:
+                self._write_snapshot(snap)
+            except OSError:
+                log.exception("snapshot not saved (the next one is tried at the next period)")
 
     # -- read side (console, health) ----------------------------------------------------
 
@@ -424,6 +460,12 @@ class Engine:
             self._eval_thread.join()
         if self._tick_thread.is_alive():
             self._tick_thread.join()
+        with self._snap_cond:
+            self._snap_stop = True
+            self._snap_slot = None
+            self._snap_cond.notify()
+        if self._snap_thread.is_alive():
+            self._snap_thread.join()
         self._save_snapshot()
         self.recorder.close()
         for worker in self.workers:

@@ -19,6 +19,7 @@ import json
 import math
 import os
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -153,7 +154,12 @@ def track_files(directory: Path) -> list[Path]:
 
 
 class TrackRecorder:
-    """Appends fixes to rotating track files. Not thread-safe: the runtime serialises calls."""
+    """Appends fixes to rotating track files.
+
+    ``append`` is called by one thread at a time (the runtime's input lock); ``sync`` may be
+    called from any thread: it flushes a duplicate of the current descriptor outside the
+    recorder's lock, so an fsync never holds up the inputs.
+    """
 
     def __init__(
         self,
@@ -172,6 +178,7 @@ class TrackRecorder:
         self.fsync = fsync
         self.fsync_interval_ms = int(fsync_interval_s * 1000)
         self.directory.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
         self._fd: int | None = None
         self._name = ""
         self._offset = 0
@@ -182,10 +189,11 @@ class TrackRecorder:
     @property
     def position(self) -> TrackPosition | None:
         """The position just after the last line written (None before the first)."""
-        return TrackPosition(self._name, self._offset) if self._fd is not None else None
+        with self._lock:
+            return TrackPosition(self._name, self._offset) if self._fd is not None else None
 
     def _open(self, rx_ms: int) -> None:
-        self.close()
+        self._close()
         name = track_name(rx_ms)
         fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self._fd = fd
@@ -204,38 +212,51 @@ class TrackRecorder:
 
     def append(self, fix: Fix, rx_ms: int) -> TrackPosition:
         """Write one fix; return the position after it. Durable against a process kill."""
-        if self._needs_rotation(rx_ms):
-            self._open(rx_ms)
-        assert self._fd is not None
         data = track_line(fix, rx_ms)
-        written = os.write(self._fd, data)
-        while written < len(data):
-            written += os.write(self._fd, data[written:])
-        self._offset += len(data)
-        self._dirty = True
+        with self._lock:
+            if self._needs_rotation(rx_ms):
+                self._open(rx_ms)
+            assert self._fd is not None
+            written = os.write(self._fd, data)
+            while written < len(data):
+                written += os.write(self._fd, data[written:])
+            self._offset += len(data)
+            self._dirty = True
+            position = TrackPosition(self._name, self._offset)
         if self.fsync is FsyncPolicy.ALWAYS:
             self.sync()
-        return TrackPosition(self._name, self._offset)
+        return position
 
     def sync(self) -> None:
-        """Force written lines to disk."""
-        if self._fd is not None and self._dirty:
-            os.fsync(self._fd)
+        """Force the lines written so far to disk (earlier files were synced when closed)."""
+        with self._lock:
+            if self._fd is None or not self._dirty:
+                return
+            fd = os.dup(self._fd)
             self._dirty = False
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def sync_if_due(self, now_ms: int) -> None:
-        """Apply the ``interval`` policy (called from the runtime's tick)."""
+        """Apply the ``interval`` policy (called from the runtime's tick thread)."""
         if self.fsync is FsyncPolicy.INTERVAL and now_ms - self._synced_ms >= self.fsync_interval_ms:
-            self.sync()
             self._synced_ms = now_ms
+            self.sync()
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            if self.fsync is not FsyncPolicy.NEVER:
+                os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
+            self._dirty = False
 
     def close(self) -> None:
         """Sync and close the current file."""
-        if self._fd is not None:
-            if self.fsync is not FsyncPolicy.NEVER:
-                self.sync()
-            os.close(self._fd)
-            self._fd = None
+        with self._lock:
+            self._close()
 
 
 def _fsync_dir(directory: Path) -> None:

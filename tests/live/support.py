@@ -14,6 +14,7 @@ from typing import Any
 from events.evaluator import Evaluator
 from events.model import Event
 from fence.config import EngineConfig, engine_config
+from fence.runtime.snapshot import load_snapshot
 from fence.runtime.tracks import read_recording
 from gnss.fix import Fix
 from gnss.fixjson import parse_fix_line
@@ -99,14 +100,25 @@ def contract_keys(events: Sequence[Event]) -> list[tuple[Any, ...]]:
     ]
 
 
-def replay_recording(site: Site, tracks: Path) -> list[tuple[Any, ...]]:
-    """Replay a track recording with its arrival times (contract section 2)."""
+def replay_recording(site: Site, tracks: Path, until_ms: int | None = None) -> list[tuple[Any, ...]]:
+    """Replay a track recording with its arrival times (contract section 2), running the
+    clock on to ``until_ms`` at the end (the live engine's last tick) when given."""
     ev = Evaluator(site)
     out: list[Event] = []
     for rec in read_recording(tracks):
         out += ev.advance_to(rec.rx_ms)
         out += ev.feed(rec.fix)
+    if until_ms is not None:
+        out += ev.advance_to(until_ms)
     return contract_keys(out)
+
+
+def final_clock(cfg: EngineConfig) -> int:
+    """The evaluator clock of an engine that has stopped (from its last snapshot)."""
+    snap = load_snapshot(cfg.runtime.state_dir / "snapshot.json")
+    assert snap is not None
+    clock: int = snap.evaluator["clock_ms"]
+    return clock
 
 
 def multiset(keys: Sequence[tuple[Any, ...]]) -> Counter[tuple[Any, ...]]:

@@ -25,6 +25,7 @@ from tests.live.support import (
     event_key,
     example_fixes,
     example_site,
+    final_clock,
     load,
     multiset,
     replay_recording,
@@ -69,7 +70,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Counter[tuple[object,
     assert proc.returncode == 0, err.decode()[-2000:]
     keys, _ = _stored_keys(toml)
     site, cfg = load(toml)
-    assert multiset(keys) == multiset(replay_recording(site, cfg.tracks.dir))
+    assert multiset(keys) == multiset(replay_recording(site, cfg.tracks.dir, final_clock(cfg)))
     assert len(keys) > 20
     return multiset(keys)
 

@@ -11,7 +11,14 @@ import time
 from pathlib import Path
 
 from fence.store import EventStore
-from tests.live.support import event_key, example_site, load, multiset, replay_recording
+from tests.live.support import (
+    event_key,
+    example_site,
+    final_clock,
+    load,
+    multiset,
+    replay_recording,
+)
 from tests.support.paths import REPO
 
 ALL_TYPES = {"trespass", "overcrowding", "undermanning", "loitering", "stillness", "offline"}
@@ -36,7 +43,7 @@ def test_demo_scripted_scenario_raises_every_type(tmp_path: Path) -> None:
     printed = [line for line in out.splitlines() if not line.startswith("fence demo:")]
     assert len(printed) == len(stored)
     assert "fence demo: done:" in out
-    assert multiset([event_key(o) for o in stored]) == multiset(replay_recording(site, cfg.tracks.dir))
+    assert multiset([event_key(o) for o in stored]) == multiset(replay_recording(site, cfg.tracks.dir, final_clock(cfg)))
     demo_file = cfg.store_path.parent / "demo-events.jsonl"
     deadline = time.monotonic() + 5
     while len(demo_file.read_text().splitlines()) < len(stored) and time.monotonic() < deadline:

@@ -26,7 +26,7 @@ from fence.store import EventStore
 from gnss.decoder import NmeaDecoder
 from gnss.fix import Fix
 from tests.live.mqttutil import Collector
-from tests.live.support import event_key, load, mqtt_site, multiset, replay_recording
+from tests.live.support import event_key, final_clock, load, mqtt_site, multiset, replay_recording
 from tests.support.broker import Broker
 
 SPEED = 25.0
@@ -79,7 +79,7 @@ def _run(tmp_path: Path, broker: Broker, client_id: str,
     stored = [e.record.obj() for e in EventStore(cfg.store_path).query(limit=100_000)]
     assert len(stored) > 10
     # live events == replay of the recording with its arrival times (contract section 2)
-    assert multiset([event_key(o) for o in stored]) == multiset(replay_recording(site, cfg.tracks.dir))
+    assert multiset([event_key(o) for o in stored]) == multiset(replay_recording(site, cfg.tracks.dir, final_clock(cfg)))
     # every stored event went out on MQTT (at least once), on its type's topic
     got = collector.wait_for(
         lambda msgs: {json.loads(p)["id"] for _, p, _ in msgs} >= {o["id"] for o in stored}, 30)

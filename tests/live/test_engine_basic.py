@@ -11,6 +11,7 @@ from tests.live.support import (
     event_key,
     example_fixes,
     example_site,
+    final_clock,
     load,
     multiset,
     replay_recording,
@@ -32,6 +33,6 @@ def test_direct_feed_matches_replay_of_recording(tmp_path: Path) -> None:
         engine.stop()
     stored = [e.record.obj() for e in EventStore(cfg.store_path).query(limit=100_000)]
     assert len(list(cfg.tracks.dir.iterdir())) > 1  # rotated
-    expected = replay_recording(site, cfg.tracks.dir)
+    expected = replay_recording(site, cfg.tracks.dir, final_clock(cfg))
     assert expected, "the example raises events"
     assert multiset([event_key(o) for o in stored]) == multiset(expected)
