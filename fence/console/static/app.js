@@ -247,6 +247,12 @@ $("mute").addEventListener("click", () => {
   localStorage.setItem("fence.muted", S.muted ? "1" : "0");
   if (!audioCtx && window.AudioContext) audioCtx = new AudioContext();
   renderMute();
+function renderLegend() { $("legend").classList.toggle("hidden", localStorage.getItem("fence.legend") === "0"); }
+$("legend-toggle").addEventListener("click", () => {
+  localStorage.setItem("fence.legend", $("legend").classList.contains("hidden") ? "1" : "0");
+  renderLegend();
+});
+renderLegend();
 });
 renderMute();
 
@@ -489,7 +495,21 @@ function buildZonePaths() {
       ring.forEach(([x, y], i) => (i ? p.lineTo(x - view.ox, y - view.oy) : p.moveTo(x - view.ox, y - view.oy)));
       p.closePath();
     }
-    return { zone: z, path: p, colour: z.access === "restricted" ? "#ff5a4e" : S.kindColour.get(z.kind || "zone") };
+    const shell = z.polygons[0][0];
+    let cx = 0, cy = 0, area = 0;
+    for (const poly of z.polygons) {  // label anchor: shell centroid of the largest part
+      const ring = poly[0];
+      let a = 0, sx = 0, sy = 0;
+      for (let i = 0; i < ring.length - 1; i++) {  // shoelace, relative to the origin
+        const u0 = ring[i][0] - view.ox, v0 = ring[i][1] - view.oy;
+        const u1 = ring[i + 1][0] - view.ox, v1 = ring[i + 1][1] - view.oy;
+        const c = u0 * v1 - u1 * v0;
+        a += c; sx += (u0 + u1) * c; sy += (v0 + v1) * c;
+      }
+      if (Math.abs(a) > Math.abs(area)) { area = a; cx = sx / (3 * a) + view.ox; cy = sy / (3 * a) + view.oy; }
+    }
+    if (!area) { cx = shell[0][0]; cy = shell[0][1]; }
+    return { zone: z, path: p, cx, cy, area: Math.abs(area / 2), colour: z.access === "restricted" ? "#ff5a4e" : S.kindColour.get(z.kind || "zone") };
   });
 }
 function fitView() {
@@ -575,17 +595,24 @@ function draw() {
     ctx.fillStyle = fill; ctx.fill(path);
     if (ring) { ctx.strokeStyle = ring; ctx.stroke(path); }
   }
-  // zone names
+  // zone names: larger zones first, a label that would overlap one already drawn is left
+  // out (hover or zoom in to see it); selected and alarming zones always get theirs
   ctx.font = "12px system-ui, sans-serif";
   ctx.textAlign = "center";
-  for (const zp of zonePaths) {
-    const b = zp.zone.polygons[0][0];
-    let sx = 0, sy = 0; for (const [x, y] of b) { sx += x; sy += y; }
-    const [px, py] = toScreen(sx / b.length, sy / b.length);
+  const placed = [];
+  const order = zonePaths.map((zp) => {
     const live = S.replay ? null : S.zoneLive.get(zp.zone.id);
+    const urgent = zp.zone.id === S.selectedZone || (live && (live.over || live.under));
+    return { zp, live, rank: (urgent ? 1e12 : 0) + zp.area };
+  }).sort((a, b) => b.rank - a.rank);
+  for (const { zp, live } of order) {
+    const [px, py] = toScreen(zp.cx, zp.cy);
     const label = `${zp.zone.name}${live ? " · " + live.count : ""}`;
     const tw = ctx.measureText(label).width;
-    ctx.fillStyle = "rgba(12,16,22,.75)"; ctx.fillRect(px - tw / 2 - 3, py - 12, tw + 6, 16);
+    const box = [px - tw / 2 - 3, py - 12, tw + 6, 16];
+    if (placed.some((b) => box[0] < b[0] + b[2] && b[0] < box[0] + box[2] && box[1] < b[1] + b[3] && b[1] < box[1] + box[3])) continue;
+    placed.push(box);
+    ctx.fillStyle = "rgba(12,16,22,.75)"; ctx.fillRect(...box);
     ctx.fillStyle = "rgba(230,233,239,.95)";
     ctx.fillText(label, px, py);
   }
