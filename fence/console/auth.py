@@ -115,7 +115,7 @@ class UserFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int, int] | None = None
         self._users: dict[str, User] = {}
 
     def users(self) -> dict[str, User]:
@@ -126,7 +126,7 @@ class UserFile:
             except FileNotFoundError:
                 self._stamp, self._users = None, {}
                 return {}
-            stamp = (st.st_mtime_ns, st.st_size)
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)  # rewrites are renames
             if stamp != self._stamp:
                 self._users = self._read()
                 self._stamp = stamp

@@ -150,6 +150,22 @@ class ConsoleServer:
         except UsersError as exc:
             log.error("console: %s", exc)
 
+    def live_session(self, token: str) -> Session | None:
+        """The session of a token while it lasts and its user still exists with the same
+        role (removing a user or changing their role ends their sessions at once)."""
+        session = self.sessions.get(token)
+        if session is None:
+            return None
+        try:
+            user = self.users.users().get(session.name)
+        except UsersError as exc:
+            log.error("console: %s", exc)
+            return None
+        if user is None or user.role is not session.role:
+            self.sessions.close(token)
+            return None
+        return session
+
     def close(self) -> None:
         """Stop serving, end live streams, and stop the backend's pump."""
         self.stopping.set()
@@ -281,7 +297,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _session(self) -> Session:
         token = self._token()
-        session = self.console.sessions.get(token) if token else None
+        session = self.console.live_session(token) if token else None
         if session is None:
             raise HttpError(HTTPStatus.UNAUTHORIZED, "log in first")
         return session
@@ -422,7 +438,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"retry: 2000\n\n")
             self.wfile.flush()
             while not self.console.stopping.is_set():
-                if self.console.sessions.get(session.token) is None:
+                if self.console.live_session(session.token) is None:
                     self.wfile.write(b"event: logout\ndata: {}\n\n")
                     self.wfile.flush()
                     return

@@ -366,3 +366,18 @@ def test_unreadable_users_file_fails_login_cleanly(tmp_path: Path) -> None:
         broken.console.users.path.write_text("{oops")
         status, body = Client(broken.base).login(*OPERATOR)
         assert status == 500 and body == {"error": "users file unreadable"}
+
+
+def test_removing_a_user_or_changing_the_role_ends_their_sessions(rig: Rig) -> None:
+    from fence.console.auth import Role, make_user
+
+    users = rig.console.users
+    users.put(make_user("temp-operator", Role.OPERATOR, "temp-pass-1"))
+    client = Client(rig.base)
+    assert client.login("temp-operator", "temp-pass-1")[0] == 200
+    assert client.get("/api/me")[1]["role"] == "operator"
+    users.put(make_user("temp-operator", Role.VIEWER, "temp-pass-1"))  # demoted
+    assert client.get("/api/me")[0] == 401
+    assert client.login("temp-operator", "temp-pass-1")[1]["role"] == "viewer"
+    assert users.remove("temp-operator")
+    assert client.get("/api/me")[0] == 401
