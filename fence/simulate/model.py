@@ -13,13 +13,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import unary_union
+
 from fence.simulate.behaviours import drive, patrol, wander
 from fence.simulate.frame import Frame, Point
 from fence.simulate.legs import Activity, Cursor, Leg, Radio
 from fence.simulate.places import Roads, Router, ZoneCore, perimeter_loop, round_trip
 from fence.simulate.receiver import Profile, Reading, Receiver
 from gnss.fix import Fix, Quality
-from zones.model import Site, Terminal, TerminalKind, unregistered_terminal
+from zones.model import Site, Terminal, TerminalKind, Zone, unregistered_terminal
 from zones.permits import is_permitted
 
 BASE_ALT_M = 1012.0
@@ -127,6 +130,8 @@ class SiteLayout:
             self.cores[z.id] for z in site.zones if TerminalKind.VEHICLE in z.count_kinds
         ] or list(self.cores.values())
         self._routers: dict[frozenset[str], Router] = {}
+        self._ancestors: dict[str, list[Zone]] = {}
+        self._keep_clear: dict[str, BaseGeometry] = {}
 
     def permitted_zones(self, terminal: Terminal, t_ms: int) -> list[ZoneCore]:
         """Zones the terminal may enter at ``t_ms`` (open ones and permitted restricted ones)."""
@@ -140,6 +145,26 @@ class SiteLayout:
         """Restricted zones the terminal may not enter at ``t_ms``."""
         allowed = {c.zone.id for c in self.permitted_zones(terminal, t_ms)}
         return [c for c in self.cores.values() if c.zone.id not in allowed]
+
+    def ancestors(self, zone: Zone) -> list[Zone]:
+        """The other zones that hold this zone (a reactor bay inside its unit)."""
+        found = self._ancestors.get(zone.id)
+        if found is None:
+            found = self._ancestors[zone.id] = [
+                z for z in self.site.zones
+                if z.id != zone.id and z.metric.buffer(0.5).contains(zone.metric)
+            ]
+        return found
+
+    def keep_clear(self, zone: Zone) -> BaseGeometry:
+        """Every zone except this one's ancestors: where staging points must not be."""
+        found = self._keep_clear.get(zone.id)
+        if found is None:
+            holders = {z.id for z in self.ancestors(zone)}
+            found = self._keep_clear[zone.id] = unary_union(
+                [z.metric for z in self.site.zones if z.id not in holders]
+            )
+        return found
 
     def router(self, avoid: Sequence[ZoneCore]) -> Router:
         """A router around these zones (one per set of zones, built once)."""

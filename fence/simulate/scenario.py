@@ -42,7 +42,7 @@ MARGIN_S = 30.0  # how much longer than a limit a condition is held
 CHECK_EVERY_MS = 30_000
 MIN_MILL_RADIUS_M = 2.5
 CLEARANCE_M = 1.5  # beyond the zone's margin, for scripted terminals in RTK fixed
-PLAN_HORIZON_MS = 30 * 60_000  # permits and windows are checked over this span
+PLAN_HORIZON_MS = 60 * 60_000  # permits and windows are checked over this span
 MAX_WINDOW_WAIT_MS = 15 * 60_000  # a staffed window may begin this long after the start
 
 
@@ -124,11 +124,13 @@ class _Casting:
         )
 
     def permitted_throughout(self, zone: Zone, terminal: Terminal) -> bool:
-        """Permitted in ``zone`` at every check instant of the planning horizon."""
+        """Permitted in ``zone`` and the zones holding it at every check instant of the
+        planning horizon."""
         registered = terminal.id in self.layout.site.terminals
         tz = self.layout.site.timezone
         return all(
-            is_permitted(zone, terminal, registered, t, tz)
+            is_permitted(z, terminal, registered, t, tz)
+            for z in [zone, *self.layout.ancestors(zone)]
             for t in range(self.start_ms, self.start_ms + PLAN_HORIZON_MS, CHECK_EVERY_MS)
         )
 
@@ -197,8 +199,17 @@ class _Director:
         self.quiet_until_ms = 0
 
     def beside(self, zone: Zone, toward: Point | None = None) -> Point:
-        """A staging point beside ``zone``, clear of every zone (nearest to ``toward``)."""
-        return point_beside(zone, BESIDE_GAP_M, self.layout.frame.all_zones, self.rng, toward)
+        """A staging point beside ``zone`` (nearest to ``toward``), clear of every zone
+        except those that hold ``zone``."""
+        return point_beside(zone, BESIDE_GAP_M, self.layout.keep_clear(zone), self.rng, toward)
+
+    def held_back(self, zone: Zone) -> bool:
+        """Whether entering ``zone`` must wait (it is the zone left empty for undermanning)."""
+        return self.entry_ms(zone) > 0
+
+    def nested(self, zone: Zone) -> bool:
+        """Whether a restricted zone holds this one (its staging point lies inside it)."""
+        return any(z.restricted for z in self.layout.ancestors(zone))
 
     def spot(self, zone: Zone, extra_m: float = 0.0) -> Spot:
         """A disk well inside ``zone`` to stand or move about in."""
@@ -224,7 +235,7 @@ class _Director:
         grace_ms = round(self.site.defaults.offline_after_s * 1000)
         for zone in sorted(
             (z for z in self.site.zones if z.min_occupancy is not None),
-            key=lambda z: (z.hold_s, z.id),
+            key=lambda z: (z.hold_s, self.nested(z), z.id),
         ):
             begin_ms = self._staffed_from(zone)
             if begin_ms is None:
@@ -277,7 +288,10 @@ class _Director:
     # --- trespass -----------------------------------------------------------------
     def trespass(self) -> None:
         """A terminal without a permit walks into a restricted zone and out again."""
-        for zone in (z for z in self.site.zones if z.restricted):
+        for zone in sorted(
+            (z for z in self.site.zones if z.restricted),
+            key=lambda z: (self.nested(z), self.held_back(z)),
+        ):
             found = self.casting.take(
                 frozenset({TerminalKind.PERSON}), 1,
                 partial(self.casting.never_permitted, zone),
@@ -302,7 +316,7 @@ class _Director:
         """max_occupancy + 1 terminals gather in a zone for longer than hold_s."""
         for zone in sorted(
             (z for z in self.site.zones if z.max_occupancy is not None),
-            key=lambda z: (z.max_occupancy, z.hold_s, z.id),
+            key=lambda z: (z.max_occupancy, self.nested(z), self.held_back(z), z.hold_s, z.id),
         ):
             limit = zone.max_occupancy or 0
             crowd = self.casting.take(
@@ -336,7 +350,7 @@ class _Director:
         """A terminal stays in a zone longer than max_dwell_s, moving about."""
         for zone in sorted(
             (z for z in self.site.zones if z.max_dwell_s is not None),
-            key=lambda z: (z.max_dwell_s, z.id),
+            key=lambda z: (z.max_dwell_s, self.nested(z), self.held_back(z), z.id),
         ):
             found = self.casting.take(
                 frozenset({TerminalKind.PERSON, TerminalKind.VEHICLE}), 1,
@@ -371,7 +385,9 @@ class _Director:
         for z in self.site.zones:
             if z.max_still_s is not None:
                 options.append((min(z.max_still_s, defaults.still_s or z.max_still_s), z.id, z))
-        for limit_s, _, zone in sorted(options, key=lambda o: (o[0], o[1])):
+        for limit_s, _, zone in sorted(
+            options, key=lambda o: (o[0], o[2] is not None and self.nested(o[2]), o[1])
+        ):
             fits: Callable[[Terminal], bool] = (
                 (lambda t: True) if zone is None
                 else (partial(self.casting.permitted_throughout, zone))

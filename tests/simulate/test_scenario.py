@@ -16,7 +16,7 @@ from fence.simulate.simulator import Simulator
 from gnss.decoder import NmeaDecoder
 from gnss.fix import Fix
 from gnss.instant import parse_instant
-from tests.simulate.sites import S11, S12, T0_MS, site
+from tests.simulate.sites import S11, S12, T0_MS, demo_site, site
 from tests.support.paths import SPEC_EXAMPLES
 from zones.site import load_site
 
@@ -60,6 +60,21 @@ def test_too_few_terminals_are_topped_up_with_unregistered_persons() -> None:
                     scenario=Scenario.ALL_EVENTS)
     assert any(r.terminal.id.startswith("SIM-") for r in sim.roles)
     assert _raised(_events_from_fixes(sim)) == set(EventType)
+
+
+@pytest.mark.parametrize("hour_utc", [2, 15])  # 10:00 and 23:00 local
+def test_every_event_type_is_raised_on_the_demo_site(hour_utc: int) -> None:
+    """The bundled demo site has nested zones (a reactor bay in its unit, tanks in their
+    farm); staging points may lie in a zone's holders, and permits cover them too."""
+    start = parse_instant(f"2026-11-28T{hour_utc:02d}:00:00Z")
+    sim = Simulator(demo_site(), seed=hour_utc, start_ms=start, scenario=Scenario.ALL_EVENTS)
+    assert sim.missing == ()
+    events = _events_from_fixes(sim)
+    assert _raised(events) == set(EventType)
+    trespassers = {e.terminal for e in events
+                   if e.type is EventType.TRESPASS and e.state is EventState.RAISED}
+    note = {r.terminal.id: r.note for r in sim.roles}
+    assert any(note[t].startswith("trespass") for t in trespassers if t is not None)
 
 
 def test_scripted_conditions_are_also_cleared() -> None:
