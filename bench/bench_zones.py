@@ -138,6 +138,7 @@ class Brute:
         self.margins = np.array([z.margin_m for z in zones])
 
     def membership(self, current: frozenset[str], x: float, y: float, acc_m: float) -> frozenset[str]:
+        """Contract 4 over every zone."""
         d = shapely.distance(self.boundaries, shapely.Point(x, y))
         inside = shapely.contains_xy(self.metrics, x, y)
         d = np.where(inside, d, -d)
@@ -162,6 +163,7 @@ class RtreeIndex:
         self.tree = rtree.index.Index((i, z.metric.bounds, None) for i, z in enumerate(zones))
 
     def membership(self, current: frozenset[str], x: float, y: float, acc_m: float) -> frozenset[str]:
+        """Contract 4 over the rtree candidates and ``current``."""
         pad = max(acc_m, 2.0)
         found = set(self.tree.intersection((x - pad, y - pad, x + pad, y + pad)))
         found.update(self.by_id[zid] for zid in current)

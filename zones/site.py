@@ -95,6 +95,7 @@ class _TomlPlace:
     lines: TomlLines
 
     def message(self, path: tuple[str | int, ...], where: str, reason: str) -> str:
+        """``FILE: line N: WHERE: REASON`` with the line of ``path``."""
         return f"{self.file}: line {self.lines.line_of(path)}: {where}: {reason}"
 
 
@@ -468,6 +469,7 @@ class _FeaturePlace:
     zone_id: str | None
 
     def message(self, what: str, reason: str) -> str:
+        """``FILE: features[i] (id 'Z'): WHAT: REASON``."""
         who = f"id '{self.zone_id}'" if self.zone_id is not None else "no valid id"
         return f"{self.file}: features[{self.index}] ({who}): {what}: {reason}"
 

@@ -269,3 +269,20 @@ def test_cell_classification_is_conservative(zone: Zone, cell_m: float) -> None:
                 assert gap > 0 and bool(entry[3]) == centre_inside
         else:
             assert gap >= h_max and not centre_inside
+
+
+def test_membership_many_equals_one_at_a_time() -> None:
+    """Batches mixing grid cells, the exact path (acc > H) and points off the grid."""
+    fixes = []
+    for k in range(600):
+        zone = CATALOGUE_ZONES[k % len(CATALOGUE_ZONES)]
+        bx, by = boundary_point(zone.metric, (k * 0.37) % 1.0)
+        x, y = bx + (k % 17) - 8.0, by + (k % 13) - 6.0
+        if k % 50 == 0:
+            x += 50_000.0  # off the grid
+        acc = [0.05, 0.5, 3.0, 12.0][k % 4]
+        current = frozenset(z.id for z in CATALOGUE_ZONES[k % 5 :: 5])
+        fixes.append((current, x, y, acc))
+    batch = CATALOGUE_INDEX.membership_many([f[0] for f in fixes], [f[1] for f in fixes], [f[2] for f in fixes], [f[3] for f in fixes])
+    assert batch == [CATALOGUE_INDEX.membership(*f) for f in fixes]
+    assert batch[0] == frozenset()  # far from every zone: every current zone is left
