@@ -52,7 +52,8 @@ class Evaluator:
     def feed(self, fix: Fix) -> list[Event]:
         """One input step for ``fix``; timers due at or before its time fire first."""
         out: list[Event] = []
-        t_ms = fix.t_ms if self.clock_ms is None else max(self.clock_ms, fix.t_ms)
+        clock_ms = self.clock_ms
+        t_ms = fix.t_ms if clock_ms is None or fix.t_ms > clock_ms else clock_ms
         self._fire_timers_until(t_ms, out)
         step = self._begin(t_ms)
         self._apply_fix(fix, step)
@@ -113,7 +114,8 @@ class Evaluator:
         """Fire the timers due in this step in kind order, evaluate occupancy, number events."""
         while (key := self.timers.pop_due(step.t_ms)) is not None:
             self._fire(key, step)
-        self.occupancy.evaluate(step)
+        if self.occupancy.dirty:
+            self.occupancy.evaluate(step)
         for raw in step.raw:
             self.seq += 1
             ts = self.terminals.get(raw.terminal) if raw.terminal is not None else None
@@ -156,7 +158,10 @@ class Evaluator:
         return ts, True
 
     def _apply_fix(self, fix: Fix, step: Step) -> None:
-        ts, first = self._terminal_state(fix.terminal)
+        ts = self.terminals.get(fix.terminal)
+        first = ts is None
+        if ts is None:
+            ts, first = self._terminal_state(fix.terminal)
         if self.offline.on_heard(ts, fix.t_ms, first, step):
             self.occupancy.on_online_change(ts, ts.zones)
         verdict = self._check(ts, fix)

@@ -82,7 +82,7 @@ class StillnessFamily:
 
     def on_accept(self, ts: TerminalState, step: Step) -> None:
         """An accepted fix of an online terminal, after membership was updated."""
-        if not self.applies(ts):
+        if ts.terminal.kind not in self.defaults.still_kinds:
             return
         st = self.states.get(ts.id)
         if st is None:
