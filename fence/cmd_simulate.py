@@ -16,14 +16,13 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from fence.config import site_slug
 from fence.simulate.pacing import RunStats, publish
 from fence.simulate.scenario import Scenario
-from fence.simulate.simulator import Message, Simulator
+from fence.simulate.simulator import Simulator
 from fence.simulate.transports import (
     DEFAULT_BAUD,
     FileTransport,
@@ -104,6 +103,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--only", action="append", default=[], metavar="ID",
                    help="send only these terminals (repeatable or comma list); the others "
                    "still move")
+    p.add_argument("--shard", type=_shard, metavar="K/M",
+                   help="send every M-th terminal from the K-th (0-based): M processes with "
+                   "K = 0..M-1 share a load run; the same seed gives each the same movement")
     p.add_argument("--no-faults", action="store_true",
                    help="no bad checksums or garbage bytes in the NMEA")
     p.add_argument("--stagger", action="store_true",
@@ -143,13 +145,24 @@ def _say(message: str) -> None:
     sys.stderr.flush()
 
 
+def _shard(text: str) -> tuple[int, int]:
+    k, sep, m = text.partition("/")
+    if not sep or not k.isdigit() or not m.isdigit() or not 0 <= int(k) < int(m):
+        raise argparse.ArgumentTypeError(f"expected K/M with 0 <= K < M, got {text!r}")
+    return int(k), int(m)
+
+
 def _selected(args: argparse.Namespace, sim: Simulator) -> list[str]:
     ids = [r.terminal.id for r in sim.roles]
     wanted = [v.strip() for value in args.only for v in value.split(",") if v.strip()]
     unknown = [w for w in wanted if w not in ids]
     if unknown:
         raise ValueError(f"--only: no simulated terminal {', '.join(map(repr, unknown))}")
-    return wanted or ids
+    chosen = wanted or ids
+    if args.shard is not None:
+        k, m = args.shard
+        chosen = [t for i, t in enumerate(chosen) if i % m == k]
+    return chosen
 
 
 def _transport(args: argparse.Namespace, sim: Simulator, ids: list[str]) -> Transport:
@@ -199,11 +212,6 @@ def _stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
-def _filtered(messages: Iterator[Message], ids: list[str]) -> Iterator[Message]:
-    wanted = frozenset(ids)
-    return (m for m in messages if m.terminal in wanted)
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the simulator until the duration is over or SIGTERM/SIGINT; 2 on bad input."""
     try:
@@ -237,7 +245,8 @@ def run(args: argparse.Namespace) -> int:
     _say(f"simulating {len(sim.roles)} terminals from {format_instant(start_ms)}"
          + ("" if duration_s is None else f" for {duration_s:g} s"))
     try:
-        stats = publish(_filtered(sim.messages(until_ms), ids), transport.send,
+        chosen = None if len(ids) == len(sim.roles) else ids
+        stats = publish(sim.messages(until_ms, chosen), transport.send,
                         start_ms=start_ms, speed=args.speed, stop=stop)
     finally:
         transport.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -237,7 +237,11 @@ class Model:
     def __init__(
         self, layout: SiteLayout, seed: int, start_ms: int, step_ms: int,
         parts: Sequence[Part], *, stagger: bool = False,
+        only: Collection[str] | None = None,
     ) -> None:
+        """``only`` keeps just these terminals; the others are not computed at all (each
+        terminal has its own random streams, and stagger offsets are counted over the
+        whole cast, so the kept terminals' samples do not change)."""
         if step_ms <= 0 or step_ms % 10:
             raise ValueError(f"step must be a positive multiple of 10 ms, got {step_ms}")
         if start_ms < 0 or start_ms % 10:
@@ -254,6 +258,7 @@ class Model:
         actors = [
             _Actor(p, seed, start_ms, step_ms, (i * step_ms // n) // 10 * 10 if stagger else 0)
             for i, p in enumerate(parts)
+            if only is None or p.role.terminal.id in only
         ]
         self._actors = sorted(actors, key=lambda a: a.offset_ms)
         self.roles: tuple[Role, ...] = tuple(p.role for p in parts)

@@ -11,7 +11,7 @@ Only ``fence.simulate.pacing`` looks at the wall clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from fence.simulate.model import (
@@ -80,10 +80,10 @@ class Simulator:
         plan = scenario_parts(self.scenario, self.layout, self.seed, self.terminals, self.start_ms)
         return list(plan.parts), plan.duration_s, plan.missing
 
-    def _run(self) -> tuple[Model, dict[str, Wire]]:
+    def _run(self, only: Collection[str] | None) -> tuple[Model, dict[str, Wire]]:
         parts, _, _ = self._parts()
         model = Model(self.layout, self.seed, self.start_ms, self.step_ms, parts,
-                      stagger=self.stagger)
+                      stagger=self.stagger, only=only)
         wires = {
             p.role.terminal.id: Wire(self.fmt, self.faults,
                                      terminal_rng(self.seed, p.role.terminal.id, "wire"))
@@ -91,20 +91,27 @@ class Simulator:
         }
         return model, wires
 
-    def samples(self, until_ms: int | None = None) -> Iterator[Sample]:
-        """Intended reports in time order, up to (not including) ``until_ms`` (None: endless).
+    def samples(
+        self, until_ms: int | None = None, terminals: Collection[str] | None = None
+    ) -> Iterator[Sample]:
+        """Intended reports in time order, up to (not including) ``until_ms`` (None: endless),
+        of every terminal or only of ``terminals`` (the others are not computed).
 
         Every call starts again at ``start_ms`` and gives the same samples.
         """
-        model, _ = self._run()
+        model, _ = self._run(terminals)
         yield from _until(model, until_ms)
 
-    def messages(self, until_ms: int | None = None) -> Iterator[Message]:
-        """Payloads in time order, up to (not including) ``until_ms`` (None: endless).
+    def messages(
+        self, until_ms: int | None = None, terminals: Collection[str] | None = None
+    ) -> Iterator[Message]:
+        """Payloads in time order, up to (not including) ``until_ms`` (None: endless),
+        of every terminal or only of ``terminals`` (the others are not computed, so
+        several processes can share a load run).
 
         Every call starts again at ``start_ms`` and gives the same bytes.
         """
-        model, wires = self._run()
+        model, wires = self._run(terminals)
         for sample in _until(model, until_ms):
             payload, damage = wires[sample.terminal].payload(sample)
             yield Message(sample.terminal, payload, sample.t_ms, sample.fix(), damage)

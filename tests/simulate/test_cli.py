@@ -89,3 +89,18 @@ def test_sigterm_ends_an_endless_real_time_run_cleanly(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert b"sent " in err
     assert out.read_bytes().count(b"GGA,") >= 2 * len(site(S11).terminals)
+
+
+def test_shards_split_the_terminals_between_processes(tmp_path: Path) -> None:
+    outs = [tmp_path / f"shard{k}.jsonl" for k in range(3)]
+    for k, out in enumerate(outs):
+        assert main(["simulate", "--config", str(S11), "--start", START, "--duration-s", "5",
+                     "--speed", "max", "--format", "fix", "--shard", f"{k}/3",
+                     "--out", str(out)]) == 0
+    whole = tmp_path / "whole.jsonl"
+    assert main(["simulate", "--config", str(S11), "--start", START, "--duration-s", "5",
+                 "--speed", "max", "--format", "fix", "--out", str(whole)]) == 0
+    shards = [out.read_text().splitlines() for out in outs]
+    terminals = [{parse_fix_line(line).terminal for line in lines} for lines in shards]
+    assert all(terminals) and not (terminals[0] & terminals[1] or terminals[1] & terminals[2])
+    assert sorted(line for lines in shards for line in lines) == sorted(whole.read_text().splitlines())

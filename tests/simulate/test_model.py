@@ -147,3 +147,12 @@ def test_fix_log_lines_are_contract_fixes_of_the_samples() -> None:
         fix = parse_fix_line(line)
         assert (fix.terminal, fix.t_ms, fix.quality) == (sample.terminal, sample.t_ms, sample.quality)
         assert fix.lat == sample.lat and fix.lon == sample.lon
+
+
+def test_only_some_terminals_are_computed_without_changing_them() -> None:
+    sim = Simulator(site(), seed=8, start_ms=T0_MS, n_terminals=30, stagger=True)
+    chosen = {"W-003", "V-002", "SIM-00007"}
+    everything = [(m.terminal, m.t_ms, m.payload) for m in sim.messages(T0_MS + 60_000)]
+    some = [(m.terminal, m.t_ms, m.payload) for m in sim.messages(T0_MS + 60_000, chosen)]
+    assert some == [x for x in everything if x[0] in chosen]
+    assert {x[0] for x in some} == chosen
