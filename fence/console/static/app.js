@@ -293,7 +293,8 @@ function renderAlarms() {
   $("alarm-count").textContent = String(S.alarms.size);
 }
 function renderCleared() {
-  $("cleared-list").innerHTML = S.cleared.length ? S.cleared.map((a) => alarmItem(a, false)).join("") : '<li class="muted">No cleared alarms yet.</li>';
+  // an alarm that cleared before anyone acknowledged it can still be acknowledged here
+  $("cleared-list").innerHTML = S.cleared.length ? S.cleared.map((a) => alarmItem(a, true)).join("") : '<li class="muted">No cleared alarms yet.</li>';
 }
 $("filter-type").addEventListener("change", renderAlarms);
 $("filter-zone").addEventListener("change", renderAlarms);
@@ -309,7 +310,7 @@ document.addEventListener("click", (ev) => {
 
 let ackId = null;
 function openAck(id) {
-  const a = S.alarms.get(id);
+  const a = S.alarms.get(id) || S.cleared.find((c) => c.id === id);
   if (!a) return;
   ackId = id;
   $("ack-what").innerHTML = `<b>${esc(a.type)}</b> ${whereText(a)} — ${esc(fmtTime(eventMs(a), true))}`;
