@@ -103,13 +103,16 @@ class Framer:
         if self._tail:
             buf = self._tail + data
             self._tail = b""
-        else:
-            buf = data
-            if buf.endswith(b"\n") and not buf.translate(None, _CLEAN):
-                fast = self._scan_clean(buf)
+            return self._scan(buf, final=False)
+        # whole lines first (fast path when clean), then the unfinished last line
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            head = data if cut == len(data) else data[:cut]
+            if not head.translate(None, _CLEAN):
+                fast = self._scan_clean(head)
                 if fast is not None:
-                    return fast
-        return self._scan(buf, final=False)
+                    return fast if cut == len(data) else fast + self._scan(data[cut:], final=False)
+        return self._scan(data, final=False)
 
     def _scan_clean(self, buf: bytes) -> list[Item] | None:
         """Fast path for the usual chunk: whole lines, each one ``$...*hh`` + CRLF or LF.
