@@ -14,6 +14,7 @@ import heapq
 import io
 import json
 import math
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, TextIO
@@ -48,14 +49,16 @@ def arrival_key(item: Arrival) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
-    """A skipped input line: where it is and why it is not a fix."""
+    """A skipped input line: where it is and why it is not a fix (``line`` None: the rest
+    of an input that could not be read further)."""
 
     source: str
-    line: int
+    line: int | None
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.source}:{self.line}: {self.reason}"
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        return f"{where}: {self.reason}"
 
 
 @dataclass(slots=True)
@@ -405,9 +408,16 @@ READERS: dict[InputFormat, Reader] = {
 
 
 def read_input(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> Iterator[Arrival]:
-    """The items of one opened input in file order; closes it at the end."""
+    """The items of one opened input in file order; closes it at the end.
+
+    An input that breaks off (a truncated or corrupt gzip stream, a read error) ends
+    there: what was read is replayed, the break is reported and counted as one skip.
+    """
     try:
         yield from READERS[opened.format](opened, skips, options)
+    except (OSError, EOFError, zlib.error) as exc:
+        skips.add(Skipped(opened.spec.display, None,
+                          f"input breaks off, rest not read: {exc or type(exc).__name__}"))
     finally:
         opened.close()
 

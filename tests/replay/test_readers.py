@@ -259,3 +259,14 @@ def test_merge_is_a_stable_interleaving_sorted_where_inputs_are(
         assert keys == sorted(keys)
         tagged = [(arrival_key(a), int(a.fix.terminal[1:])) for a in merged]
         assert tagged == sorted(tagged)  # ties: the earlier input first
+
+
+def test_truncated_gzip_replays_what_was_read_and_reports_the_break(tmp_path: Path) -> None:
+    lines = "".join(_fix_line(s % 60, terminal=f"W-{s}") + "\n" for s in range(5000)).encode()
+    packed = gzip.compress(lines)
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(packed[: len(packed) * 2 // 3])  # a copy taken while still being written
+    items, skips, report = _read(path)
+    assert 100 < len(items) < 5000
+    assert [a.fix.terminal for a in items] == [f"W-{s}" for s in range(len(items))]
+    assert skips.total == 1 and f"{path}: input breaks off, rest not read" in report
