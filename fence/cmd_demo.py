@@ -34,6 +34,7 @@ from fence.simulate.simulator import Simulator
 from fence.simulate.wire import Format
 from fence.store import EventRecord
 from gnss.instant import to_datetime
+from zones.model import Site
 from zones.site import SiteError
 
 SEVERITY_COLOUR = {"critical": "31", "major": "33", "minor": "36"}
@@ -49,8 +50,9 @@ def register(subparsers: Any) -> None:
                              " or 120 with --free)")
     parser.add_argument("--terminals", type=int, default=None,
                         help="number of simulated terminals (default: the site's terminals)")
-    parser.add_argument("--speed", type=float, default=1.0,
-                        help="simulated seconds per wall second (default 1: real time)")
+    parser.add_argument("--speed", type=float, default=10.0,
+                        help="simulated seconds per wall second (default 10: the scripted"
+                             " scenario of the demo site takes about three minutes; 1 is real time)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--free", action="store_true",
                         help="free-roaming terminals instead of the all-events script")
@@ -64,14 +66,33 @@ def register(subparsers: Any) -> None:
 
 def demo_config(cfg: EngineConfig, no_console: bool) -> EngineConfig:
     """The site's engine config made self-contained: no inputs (the simulator plays in
-    process), no network sinks, a JSON Lines file of the events beside the store."""
-    jsonl = JsonlOutput("demo-file", cfg.store_path.parent / "demo-events.jsonl")
+    process), no network sinks; the JSON Lines outputs stay (one is added if none)."""
+    files = tuple(o for o in cfg.outputs if isinstance(o, JsonlOutput))
+    if not files:
+        files = (JsonlOutput("demo-file", cfg.store_path.parent / "demo-events.jsonl"),)
     return dataclasses.replace(
-        cfg,
-        inputs=(),
-        outputs=(jsonl,),
-        console=None if no_console else cfg.console,
+        cfg, inputs=(), outputs=files, console=None if no_console else cfg.console
     )
+
+
+def demo_console(site: Site, cfg: EngineConfig, engine: Engine) -> Any:
+    """Start the console with a demo operator (printed) when the config has [console]."""
+    if cfg.console is None:
+        return None
+    from fence.console.auth import ensure_demo_operator
+    from fence.console.config import ConsoleConfig
+
+    users = ConsoleConfig.from_section(cfg.console, cfg.source.parent, str(cfg.source)).users_path
+    created = ensure_demo_operator(users)
+    try:
+        console = start_console(site, cfg, engine)
+    except (ConfigError, OSError) as exc:
+        print(f"fence demo: console not started: {exc}", flush=True)
+        return None
+    if console is not None:
+        login = f"log in as {created[0]} / {created[1]}" if created else f"users in {users}"
+        print(f"fence demo: operator console on {console.url} ({login})", flush=True)
+    return console
 
 
 def scaled_clock(start_ms: int, speed: float, wall: ClockMs = wall_clock_ms) -> ClockMs:
@@ -172,9 +193,7 @@ def run(args: argparse.Namespace) -> int:
     if sim.missing:
         print(f"fence demo: this site cannot show: {', '.join(sim.missing)}", flush=True)
     engine.start()
-    console = start_console(site, cfg, engine)
-    if console is not None:
-        print(f"fence demo: operator console on {console.url}", flush=True)
+    console = demo_console(site, cfg, engine)
     while not stop.is_set() and not source.join(0.2):
         pass
     time.sleep(min(1.5, 1.5 / args.speed))  # a last tick so timers due at the end fire
