@@ -6,7 +6,9 @@ Framing rules (they match gpsd's packet lexer on the corpus, see docs/gnss.md):
   CR or LF. So CR, LF, CRLF and CR CR LF all end a sentence, and empty lines between
   sentences are nothing.
 * A ``$`` inside a sentence starts a new one: ``$$GPGGA,...`` is read as ``$GPGGA,...``
-  and a sentence cut by another one is dropped (``CUT``).
+  and a sentence cut by another one is dropped (``CUT``), unless the cut one goes on
+  right after the other's line end and the joined text has a matching checksum (a
+  device injecting a sentence into another: it is then recovered, as gpsd does).
 * Any other byte (NUL, binary frames of UBX ``B5 62``, RTCM3 ``D3``, CASIC ``BA CE``...)
   ends a sentence that has not reached its line end (``CUT``); bytes outside sentences
   are skipped. A binary frame can contain the byte ``$``, but a false sentence would
