@@ -4,10 +4,12 @@ store equals a replay of the recording, and SIGTERM stops it quickly and cleanly
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from fence.store import EventStore
@@ -19,7 +21,7 @@ from tests.live.support import (
     multiset,
     replay_recording,
 )
-from tests.support.paths import REPO
+from tests.support.paths import DEMO_CONFIG, REPO
 
 ALL_TYPES = {"trespass", "overcrowding", "undermanning", "loitering", "stillness", "offline"}
 
@@ -64,3 +66,38 @@ def test_demo_stops_quickly_on_sigterm(tmp_path: Path) -> None:
     assert took < 5.0, f"SIGTERM took {took:.1f} s"
     _site, cfg = load(toml)
     assert (cfg.runtime.state_dir / "snapshot.json").exists()
+
+
+def test_demo_on_the_bundled_site_with_console(tmp_path: Path) -> None:
+    (tmp_path / "fence" / "demo").mkdir(parents=True)
+    for name in ("zones.geojson", "terminals.csv"):
+        shutil.copy(DEMO_CONFIG.parent / "fence" / "demo" / name, tmp_path / "fence" / "demo" / name)
+    text = DEMO_CONFIG.read_text()
+    text = text.replace('listen = "127.0.0.1:8080"', 'listen = "127.0.0.1:0"')
+    text = text.replace('listen = "127.0.0.1:9108"', 'listen = "127.0.0.1:0"')
+    toml = tmp_path / "fence.toml"
+    toml.write_text(text)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fence.cli", "demo", "--config", str(toml), "--speed", "20",
+         "--duration-s", "400"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert proc.stdout is not None
+    url = ""
+    for line in proc.stdout:
+        if "operator console on" in line:
+            url = line.split("operator console on ")[1].split()[0]
+            break
+    assert url.startswith("http://127.0.0.1:"), "the console did not start"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.status == 200
+    out = proc.stdout.read()
+    proc.wait(timeout=240)
+    assert proc.returncode == 0, proc.stderr.read()[-3000:] if proc.stderr else ""
+    assert "log in as" in out or (tmp_path / "var" / "console-users.json").exists()
+    site, cfg = load(toml)
+    stored = [e.record.obj() for e in EventStore(cfg.store_path).query(limit=100_000)]
+    assert stored, "the demo raised nothing"
+    assert multiset([event_key(o) for o in stored]) == \
+        multiset(replay_recording(site, cfg.tracks.dir, final_clock(cfg)))
