@@ -12,6 +12,7 @@ import io
 import os
 import stat
 import sys
+import zlib
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -154,6 +155,15 @@ def _raw_stream(spec: InputSpec) -> tuple[io.BufferedReader[Any], int | None]:
     return raw, (info.st_size if stat.S_ISREG(info.st_mode) else None)
 
 
+GZIP_BLOCK_BYTES = 64 << 10  # decompressed block: what a truncated gzip loses at most
+
+
+def _gunzip_head(compressed: bytes) -> bytes:
+    """The first decompressed bytes of a gzip stream's beginning (never reads further,
+    so a truncated stream still shows its format)."""
+    return zlib.decompressobj(wbits=31).decompress(compressed, _PEEK_BYTES)
+
+
 def open_input(spec: InputSpec) -> OpenedInput:
     """Open one input: decompress gzip transparently and tell its format.
 
@@ -165,12 +175,14 @@ def open_input(spec: InputSpec) -> OpenedInput:
     """
     raw, size = _raw_stream(spec)
     stream: io.BufferedReader[Any] = raw
-    if raw.peek(2)[:2] == _GZIP_MAGIC:
-        gz = gzip.GzipFile(fileobj=raw, mode="rb")
-        stream = io.BufferedReader(gz, spec.buffer_bytes)
     try:
-        head = stream.peek(_PEEK_BYTES)[:_PEEK_BYTES]
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        head = raw.peek(_PEEK_BYTES)
+        if head[:2] == _GZIP_MAGIC:
+            head = _gunzip_head(head)
+            gz = gzip.GzipFile(fileobj=raw, mode="rb")
+            stream = io.BufferedReader(gz, min(spec.buffer_bytes, GZIP_BLOCK_BYTES))
+        head = head[:_PEEK_BYTES]
+    except (OSError, zlib.error) as exc:
         raw.close()
         raise InputError(f"{spec.display}: cannot read: {exc}") from None
     if not head.strip():
