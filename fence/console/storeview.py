@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 from fence.console.backend import Ack, AckError, AckRefused, EventQuery, StoredEvent
 
+MAX_PAIR_SCAN = 500_000
+
 
 class EventStoreLike(Protocol):
     """The parts of ``fence.store.EventStore`` the console uses."""
@@ -107,18 +109,42 @@ class StoreAlarms:
             "SELECT e.id, e.line FROM open_alarms o JOIN events e ON e.id = o.event_id ORDER BY e.n", ()))
 
     def cleared_alarms(self, limit: int) -> list[tuple[StoredEvent, StoredEvent]]:
-        """(raised, cleared) pairs, most recently cleared first."""
-        rows = self._rows(
-            "SELECT c.id AS cid, c.line AS cline, r.id AS rid, r.line AS rline FROM events c"
-            " JOIN events r ON r.n = (SELECT MAX(x.n) FROM events x WHERE x.n < c.n"
-            "   AND x.type = c.type AND x.zone IS c.zone AND x.terminal IS c.terminal"
-            "   AND x.state = 'raised')"
-            " WHERE c.state = 'cleared' ORDER BY c.n DESC LIMIT ?",
-            (limit,),
-        )
-        raised = self._with_acks(rows, "rid", "rline")
-        cleared = self._with_acks(rows, "cid", "cline")
-        return list(zip(raised, cleared, strict=True))
+        """(raised, cleared) pairs, most recently cleared first.
+
+        One walk back through the events in append order (by row number, in chunks, no
+        index needed): a clear waits for the nearest earlier raise of its condition. The
+        walk stops when the ``limit`` newest clears have their raise, or after
+        ``MAX_PAIR_SCAN`` events (a clear whose raise is older than that is left out)."""
+        wanted: list[tuple[int, str]] = []  # (clear n, cond) newest first
+        waiting: dict[str, int] = {}  # cond -> n of the clear waiting for its raise
+        raise_of: dict[int, int] = {}  # clear n -> raise n
+        cursor, scanned = self.head_cursor() + 1, 0
+        while scanned < MAX_PAIR_SCAN and (len(wanted) < limit or waiting):
+            rows = self._rows("SELECT n, type, zone, terminal, state FROM events WHERE n < ?"
+                              " ORDER BY n DESC LIMIT 5000", (cursor,))
+            if not rows:
+                break
+            for row in rows:
+                cond = f"{row['type']}|{row['zone']}|{row['terminal']}"
+                if row["state"] == "cleared":
+                    if len(wanted) < limit and cond not in waiting:
+                        wanted.append((row["n"], cond))
+                        waiting[cond] = row["n"]
+                elif cond in waiting:
+                    raise_of[waiting.pop(cond)] = row["n"]
+            cursor, scanned = rows[-1]["n"], scanned + len(rows)
+        pairs = [(raise_of[n], n) for n, _ in wanted if n in raise_of]
+        by_n = self._events_by_n([n for pair in pairs for n in pair])
+        return [(by_n[r], by_n[c]) for r, c in pairs]
+
+    def _events_by_n(self, ns: Sequence[int]) -> dict[int, StoredEvent]:
+        found: dict[int, StoredEvent] = {}
+        for start in range(0, len(ns), 500):
+            chunk = ns[start:start + 500]
+            rows = self._rows(f"SELECT n, id, line FROM events WHERE n IN ({','.join('?' * len(chunk))})",
+                              chunk)
+            found.update(zip((row["n"] for row in rows), self._with_acks(rows), strict=True))
+        return found
 
     def acknowledge(self, event_id: str, ack: Ack) -> StoredEvent:
         """Acknowledge a raised event once; the store keeps the audit trail."""

@@ -191,3 +191,31 @@ def test_a_terminal_leaving_the_view_is_sent_as_gone(tmp_path: Path) -> None:
         backend.stop()
         alarms.close()
         f.store.close()
+
+
+def test_cleared_alarms_pair_each_clear_with_its_raise(feeder: tuple[Feeder, InProcessBackend]) -> None:
+    f, _ = feeder
+    t = 1_800_000_000_000
+    out, inside = (50, 130), (50, 50)
+    steps = [("P-201", out), ("P-202", out), ("P-201", inside), ("P-202", inside), ("P-201", out),
+             ("P-201", inside), ("P-202", out), ("P-201", out)]
+    for i, (who, (x, y)) in enumerate(steps):
+        f.feed(fix(who, x, y, t + 20_000 * i))
+    alarms = StoreAlarms(f.store)
+    try:
+        pairs = alarms.cleared_alarms(50)
+        got = [(r.obj["terminal"], r.obj["t"], c.obj["t"]) for r, c in pairs if r.obj["type"] == "trespass"]
+        from gnss.instant import format_instant as at
+
+        assert got == [
+            ("P-201", at(t + 100_000), at(t + 140_000)),
+            ("P-202", at(t + 60_000), at(t + 120_000)),
+            ("P-201", at(t + 40_000), at(t + 80_000)),
+        ]
+        assert all(r.obj["state"] == "raised" and c.obj["state"] == "cleared"
+                   and (r.obj["type"], r.obj["zone"], r.obj["terminal"])
+                   == (c.obj["type"], c.obj["zone"], c.obj["terminal"]) for r, c in pairs)
+        newest = max(pairs, key=lambda p: (p[1].obj["t"], p[1].event_id))
+        assert [c.event_id for _, c in alarms.cleared_alarms(1)] == [newest[1].event_id]
+    finally:
+        alarms.close()
