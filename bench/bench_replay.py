@@ -5,8 +5,8 @@
     python bench/bench_replay.py --full          # 2,000 terminals x 1,500 s (3M fixes)
     python bench/bench_replay.py --repeat 3      # best of 3 per stage (shared machines)
 
-Terminals walk at about 1 m/s inside the site's bounding box (default: the s11 example
-site), so zone lookups happen as in a park. Every stage runs in its own forked process so
+Terminals walk at about 1 m/s inside the site's bounding box (default: the demo site,
+``fence.toml``), so zone lookups happen as in a park. Every stage runs in its own forked process so
 its peak memory (ru_maxrss) is its own; resident memory is also sampled while the
 replay runs (at a quarter of the input and at the end) to show it stays flat.
 
@@ -49,7 +49,7 @@ from replay.sinks import JsonlSink  # noqa: E402
 from zones.index import ZoneIndex  # noqa: E402
 from zones.site import load_site  # noqa: E402
 
-DEFAULT_CONFIG = REPO.parent / "shared" / "spec" / "examples" / "s11" / "fence.toml"
+DEFAULT_CONFIG = REPO / "fence.toml"  # the demo site (36 zones)
 START_MS = parse_instant("2026-11-28T02:00:00.000Z")
 M_PER_DEG_LAT = 111_000.0
 
@@ -250,7 +250,7 @@ def main() -> int:
         size_mb = fix_path.stat().st_size / 1e6
         print(f"slice: {args.terminals:,} terminals x {seconds} s at 1 Hz = "
               f"{args.terminals * seconds:,} fixes ({size_mb:.0f} MB JSON Lines), site "
-              f"{args.config.parent.name}; generated in {time.perf_counter() - t0:.1f} s")
+              f"{load_site(args.config).name!r}; generated in {time.perf_counter() - t0:.1f} s")
         print("fix JSON Lines:")
         base = _best(args.repeat, lambda: _timed(bare_jsonl(fix_path)))
         base_rate = base["fixes"] / base["seconds"] if "error" not in base else None
