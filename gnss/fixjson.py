@@ -27,7 +27,7 @@ def _is_number(value: object) -> bool:
 
 def _coordinate(obj: dict[str, Any], key: str, limit: float) -> float | None:
     value = obj.get(key)
-    if not _is_number(value):
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
         return None
     number = float(value)
     if not math.isfinite(number) or not -limit <= number <= limit:

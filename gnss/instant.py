@@ -8,7 +8,7 @@ contract's rule (section 1.1).
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?"
@@ -57,7 +57,7 @@ def from_datetime(dt: datetime) -> int:
     """Epoch ms of an aware datetime (microseconds truncated)."""
     if dt.tzinfo is None:
         raise InstantError("naive datetime has no time zone")
-    delta = dt.astimezone(timezone.utc) - _EPOCH
+    delta = dt.astimezone(UTC) - _EPOCH
     return (delta.days * 86400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
