@@ -400,6 +400,7 @@ def start_backend_and_server(
     """Start the pump and the HTTP server on an already built backend."""
 
     def close_backend() -> None:
+        """Stop the pump and streams, then the caller's own closing."""
         backend.stop()
         if on_close is not None:
             on_close()

@@ -196,18 +196,23 @@ class _Handler(BaseHTTPRequestHandler):
     # ---- plumbing -----------------------------------------------------------------
     @property
     def console(self) -> ConsoleServer:
+        """The server this handler belongs to."""
         return self.server.console
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        """Request log lines go to the console logger at debug level."""
         log.debug("%s %s", self.address_string(), format % args)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        """Dispatch a GET."""
         self._dispatch("GET")
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        """Dispatch a POST."""
         self._dispatch("POST")
 
     def do_PUT(self) -> None:  # noqa: N802 - stdlib name
+        """Other methods are not allowed."""
         self._send_error(HttpError(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed"))
 
     do_DELETE = do_PUT
@@ -304,12 +309,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ---- routes -----------------------------------------------------------------
     def static(self, match: re.Match[str], params: dict[str, str]) -> None:
+        """GET / and the static assets."""
         name = match.group(1) or "index.html"
         if name not in _STATIC:
             raise HttpError(HTTPStatus.NOT_FOUND, "not found")
         self._send(HTTPStatus.OK, self.console.static[name], _STATIC[name])
 
     def login(self, match: re.Match[str], params: dict[str, str]) -> None:
+        """POST /api/login: check the password, open a session, set the cookie."""
         self._check_origin()
         body = self._body()
         name, password = body.get("name"), body.get("password")
@@ -338,6 +345,7 @@ class _Handler(BaseHTTPRequestHandler):
                    headers={"Set-Cookie": cookie})
 
     def logout(self, match: re.Match[str], params: dict[str, str]) -> None:
+        """POST /api/logout: end the session and expire the cookie."""
         self._check_origin()
         token = self._token()
         if token:
@@ -346,18 +354,22 @@ class _Handler(BaseHTTPRequestHandler):
         self._json({"ok": True}, headers={"Set-Cookie": expired})
 
     def me(self, match: re.Match[str], params: dict[str, str]) -> None:
+        """GET /api/me: who is logged in."""
         session = self._session()
         self._json({"name": session.name, "role": session.role.value, "expires_s": session.expires_s})
 
     def site(self, match: re.Match[str], params: dict[str, str]) -> None:
+        """GET /api/site: the static site description."""
         self._session()
         self._json(self.console.backend.site_document())
 
     def state(self, match: re.Match[str], params: dict[str, str]) -> None:
+        """GET /api/state: the full live snapshot."""
         self._session()
         self._json(self.console.backend.snapshot_message())
 
     def alarms(self, match: re.Match[str], params: dict[str, str]) -> None:
+        """GET /api/alarms: open alarms, filtered by type and zone."""
         self._session()
         types = _types_param(params)
         zone = params.get("zone") or None
@@ -366,11 +378,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._json({"alarms": found})
 
     def alarm_history(self, match: re.Match[str], params: dict[str, str]) -> None:
+        """GET /api/alarms/history: cleared alarms."""
         self._session()
         limit = _int_param(params, "limit", 200, 1, 2000)
         self._json({"alarms": self.console.backend.alarm_history(limit)})
 
     def ack(self, match: re.Match[str], params: dict[str, str]) -> None:
+        """POST /api/alarms/{id}/ack: an operator acknowledges an alarm with a note."""
         self._check_origin()
         session = self._session()
         body = self._body()
@@ -389,6 +403,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(obj)
 
     def events(self, match: re.Match[str], params: dict[str, str]) -> None:
+        """GET /api/events: stored events by time, type, zone, terminal."""
         self._session()
         since = parse_time_param("since", params["since"]) if params.get("since") else None
         until = parse_time_param("until", params["until"]) if params.get("until") else None
@@ -400,6 +415,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json({"events": self.console.backend.query_events(query)})
 
     def terminal(self, match: re.Match[str], params: dict[str, str]) -> None:
+        """GET /api/terminals/{id}: one terminal's details."""
         self._session()
         doc = self.console.backend.terminal_document(unquote(match.group(1)))
         if doc is None:
@@ -407,6 +423,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(doc)
 
     def zone(self, match: re.Match[str], params: dict[str, str]) -> None:
+        """GET /api/zones/{id}: one zone's details."""
         self._session()
         doc = self.console.backend.zone_document(unquote(match.group(1)))
         if doc is None:
@@ -414,6 +431,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(doc)
 
     def history(self, match: re.Match[str], params: dict[str, str]) -> None:
+        """GET /api/history: recorded tracks and events of a time range."""
         self._session()
         if "from" not in params or "to" not in params:
             raise HttpError(HTTPStatus.BAD_REQUEST, "parameters from and to are required")
@@ -426,6 +444,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(doc)
 
     def stream(self, match: re.Match[str], params: dict[str, str]) -> None:
+        """GET /api/stream: Server-Sent Events, a snapshot then batched updates."""
         session = self._session()
         backend = self.console.backend
         sub = backend.subscribe()
