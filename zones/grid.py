@@ -31,11 +31,12 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 EPS_M = 1e-6
+SHARED_VERTEX_M = 1e-6
 EMPTY: frozenset[str] = frozenset()
 
-Edge = tuple[float, float, float, float, float, float, float, float, float]
-"""A directed boundary segment, interior on its left:
-(ax, ay, dx, dy, 1 / (dx² + dy²), previous edge dx, dy, next edge dx, dy)."""
+Edge = tuple[float, float, float, float, float, float, float, float, float, float, float]
+"""A directed boundary segment, interior on its left: (ax, ay, dx, dy, 1 / (dx² + dy²),
+previous edge dx, dy, next edge dx, dy, A shared with another ring 1/0, B shared 1/0)."""
 
 BandEntry = tuple[str, float, tuple[Edge, ...], int, BaseGeometry, float]
 """(zone id, margin_m, local edges, side: 1 inside / 0 outside / -1 from the edges,
@@ -84,16 +85,29 @@ class Grid:
 
 def boundary_edges(metric: BaseGeometry) -> FloatArray:
     """Every segment of every ring of every part, interior on the left, as rows
-    (ax, ay, bx, by, previous dx, previous dy, next dx, next dy); no zero-length ones."""
-    rows = []
+    (ax, ay, bx, by, previous dx, previous dy, next dx, next dy, A shared, B shared);
+    no zero-length ones. A vertex is *shared* when it touches another ring (parts or
+    holes touching at a point): there the two adjacent edges alone cannot tell the side."""
     oriented = shapely.orient_polygons(metric, exterior_cw=False)
+    rings = []
     for ring in shapely.get_rings(shapely.get_parts(oriented)):
         coords = shapely.get_coordinates(ring)[:-1]
-        keep = np.any(coords != np.roll(coords, -1, axis=0), axis=1)
-        coords = coords[keep]
+        rings.append(coords[np.any(coords != np.roll(coords, -1, axis=0), axis=1)])
+    rows = []
+    for r, coords in enumerate(rings):
+        shared = np.zeros(len(coords), dtype=bool)
+        if len(rings) > 1:
+            others = shapely.multilinestrings(
+                [shapely.linestrings(np.vstack([c, c[:1]])) for k, c in enumerate(rings) if k != r]
+            )
+            shared = shapely.distance(others, shapely.points(coords)) <= SHARED_VERTEX_M
         ends = np.roll(coords, -1, axis=0)
         d = ends - coords
-        rows.append(np.hstack([coords, ends, np.roll(d, 1, axis=0), np.roll(d, -1, axis=0)]))
+        rows.append(
+            np.hstack(
+                [coords, ends, np.roll(d, 1, axis=0), np.roll(d, -1, axis=0), shared[:, None], np.roll(shared, -1)[:, None]]
+            )
+        )
     return np.asarray(np.vstack(rows), dtype=float)
 
 
@@ -102,7 +116,7 @@ def edge_tuples(edges: FloatArray) -> list[Edge]:
     dx = edges[:, 2] - edges[:, 0]
     dy = edges[:, 3] - edges[:, 1]
     inv = 1.0 / (dx * dx + dy * dy)
-    columns = [edges[:, 0], edges[:, 1], dx, dy, inv, edges[:, 4], edges[:, 5], edges[:, 6], edges[:, 7]]
+    columns = [edges[:, 0], edges[:, 1], dx, dy, inv, *(edges[:, k] for k in range(4, 10))]
     return list(zip(*(c.tolist() for c in columns), strict=True))
 
 
@@ -131,14 +145,19 @@ def nearest_edge(edges: tuple[Edge, ...], x: float, y: float) -> tuple[float, Ed
     return best, best_edge, best_t
 
 
-def side_of_nearest(edge: Edge, t: float, x: float, y: float) -> bool:
-    """Whether (x, y), off the boundary and nearest to ``edge`` at ``t``, is inside."""
+def side_of_nearest(edge: Edge, t: float, x: float, y: float) -> bool | None:
+    """Whether (x, y), off the boundary and nearest to ``edge`` at ``t``, is inside;
+    None when the nearest point is a vertex shared with another ring (ask GEOS)."""
     ax, ay, dx, dy = edge[0], edge[1], edge[2], edge[3]
     if 0.0 < t < 1.0:
         return dx * (y - ay) - dy * (x - ax) > 0.0
     if t == 0.0:  # vertex A: previous edge in, this edge out
+        if edge[9]:
+            return None
         in_dx, in_dy, out_dx, out_dy = edge[5], edge[6], dx, dy
     else:  # vertex B: this edge in, next edge out
+        if edge[10]:
+            return None
         ax, ay = ax + dx, ay + dy
         in_dx, in_dy, out_dx, out_dy = dx, dy, edge[7], edge[8]
     left_in = in_dx * (y - ay) - in_dy * (x - ax) > 0.0
@@ -175,7 +194,9 @@ def band_decision(entry: BandEntry, inside_now: bool, x: float, y: float, h_m: f
     if side >= 0:
         return side == 1
     if nearest is not None and q < entry[5] * entry[5]:
-        return side_of_nearest(nearest, t, x, y)
+        inside = side_of_nearest(nearest, t, x, y)
+        if inside is not None:
+            return inside
     return bool(shapely.contains_xy(entry[4], x, y))
 
 

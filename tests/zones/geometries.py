@@ -55,6 +55,21 @@ TINY_TRIANGLE = at(Polygon([(0, 0), (1.2, 0), (0.6, 1.0)]), 900, 0)
 TANK_FARM = at(box(0, 0, 480, 320), -700, -600)
 NESTED_ROOM = at(box(10, 10, 18, 16), -700, -600)  # inside the tank farm: overlapping zones
 
+# a part's corner touching another part's reflex (inner) corner; the corner part listed
+# first, so a naive nearest-vertex side test picks the wrong part
+NOTCH_TOUCH = at(
+    MultiPolygon(
+        [
+            Polygon([(20, 20), (35, 25), (40, 40), (25, 35)]),
+            Polygon([(0, 0), (40, 0), (40, 20), (20, 20), (20, 40), (0, 40)]),
+        ]
+    ),
+    700,
+    300,
+)
+HOLE_TOUCHING_SHELL = at(Polygon(box(0, 0, 40, 40).exterior.coords, [[(0, 0), (10, 5), (5, 10)]]), 800, 600)
+HOLE_TOUCHING_EDGE = at(Polygon(box(0, 0, 40, 40).exterior.coords, [[(0, 20), (10, 15), (10, 25)]]), 900, 300)
+
 CATALOGUE: dict[str, BaseGeometry] = {
     "square": SQUARE,
     "rotated_rectangle": ROTATED_RECTANGLE,
@@ -69,4 +84,9 @@ CATALOGUE: dict[str, BaseGeometry] = {
     "tiny_triangle": TINY_TRIANGLE,
     "tank_farm": TANK_FARM,
     "nested_room": NESTED_ROOM,
+    "notch_touch": NOTCH_TOUCH,
+    "hole_touching_shell": HOLE_TOUCHING_SHELL,
+    "hole_touching_edge": HOLE_TOUCHING_EDGE,
 }
+TOUCH_POINTS = {"notch_touch": (720.0, 320.0), "hole_touching_shell": (800.0, 600.0), "hole_touching_edge": (900.0, 320.0)}
+"""Where rings of these zones touch (local offsets from X0, Y0)."""

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from tests.zones.geometries import CATALOGUE, X0, Y0
+from tests.zones.geometries import CATALOGUE, TOUCH_POINTS, X0, Y0
 from tests.zones.support import metric_site, metric_zone
 from zones.grid import boundary_edges, edge_tuples, nearest_edge
 from zones.index import ZoneIndex, decide
@@ -286,3 +286,18 @@ def test_membership_many_equals_one_at_a_time() -> None:
     batch = CATALOGUE_INDEX.membership_many([f[0] for f in fixes], [f[1] for f in fixes], [f[2] for f in fixes], [f[3] for f in fixes])
     assert batch == [CATALOGUE_INDEX.membership(*f) for f in fixes]
     assert batch[0] == frozenset()  # far from every zone: every current zone is left
+
+
+@pytest.mark.parametrize("name", sorted(TOUCH_POINTS))
+def test_rings_touching_at_a_point(name: str) -> None:
+    """Around a point where two rings touch, the side comes from GEOS, not from one ring."""
+    zone = next(z for z in CATALOGUE_ZONES if z.id == name)
+    index = ZoneIndex.build(metric_site([zone]))
+    cx, cy = TOUCH_POINTS[name]
+    for i in range(-30, 31):
+        for j in range(-30, 31):
+            x, y = X0 + cx + i * 0.1, Y0 + cy + j * 0.1
+            for current in (frozenset(), frozenset({name})):
+                if near_tie([zone], x, y, 0.5):
+                    continue
+                assert index.membership(current, x, y, 0.5) == brute_membership([zone], current, x, y, 0.5)
