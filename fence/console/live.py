@@ -405,8 +405,8 @@ def start_backend_and_server(
         if on_close is not None:
             on_close()
 
+    server = ConsoleServer(config, backend, config.users_path, on_close=close_backend)  # binds
     backend.start()
-    server = ConsoleServer(config, backend, config.users_path, on_close=close_backend)
     server.start()
     return server
 
@@ -428,6 +428,10 @@ def start_console(
     history replay). Stop with ``server.close()`` before closing the store.
     """
     alarms = StoreAlarms(store)
-    backend = InProcessBackend(site, index, alarms, state_source, tracks_dir, config)
-    return start_backend_and_server(config, backend, on_close=alarms.close)
+    try:
+        backend = InProcessBackend(site, index, alarms, state_source, tracks_dir, config)
+        return start_backend_and_server(config, backend, on_close=alarms.close)
+    except BaseException:
+        alarms.close()
+        raise
 

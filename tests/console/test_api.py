@@ -381,3 +381,12 @@ def test_removing_a_user_or_changing_the_role_ends_their_sessions(rig: Rig) -> N
     assert client.login("temp-operator", "temp-pass-1")[1]["role"] == "viewer"
     assert users.remove("temp-operator")
     assert client.get("/api/me")[0] == 401
+
+
+def test_a_taken_port_is_a_clear_error(rig: Rig, tmp_path: Path) -> None:
+    from fence.console.config import ConsoleConfig
+    from fence.console.live import start_console
+
+    taken = ConsoleConfig(port=rig.console.port, users_path=tmp_path / "u.json")
+    with pytest.raises(OSError):
+        start_console(taken, rig.engine.site, rig.engine.index, rig.engine.store, rig.engine.view, None)
