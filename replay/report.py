@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -143,16 +144,25 @@ def _cell(value: Any) -> str:
         return "–"
     if isinstance(value, float):
         return f"{value:,.1f}"
-    return str(value).replace("|", "\\|")
+    return str(value)
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
-    return lines
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One table of the person-readable report (rendered as Markdown or HTML)."""
+
+    title: str
+    note: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
 
 
-def _zone_section(report: Mapping[str, Any]) -> list[str]:
+def _section(title: str, headers: tuple[str, ...], rows: Sequence[Sequence[Any]],
+             note: str = "") -> Section:
+    return Section(title, note, headers, tuple(tuple(_cell(v) for v in row) for row in rows))
+
+
+def _zone_section(report: Mapping[str, Any]) -> Section:
     rows = [
         (z["id"], z["name"], z["access"], z["entries"], z["peak_occupancy"], z["peak_at"],
          z["max_occupancy"], z["over_max_s"], z["min_occupancy"], z["under_min_staffed_s"],
@@ -161,10 +171,10 @@ def _zone_section(report: Mapping[str, Any]) -> list[str]:
     ]
     headers = ("zone", "name", "access", "entries", "peak", "peak at", "max", "over max (s)",
                "min", "under min, staffed (s)", "trespasses", "terminal-time inside (s)")
-    return ["## Zones", "", *_table(headers, rows), ""]
+    return _section("Zones", headers, rows)
 
 
-def _terminal_section(report: Mapping[str, Any]) -> list[str]:
+def _terminal_section(report: Mapping[str, Any]) -> Section:
     terminals = report["terminals"]
     ranked = sorted(terminals, key=lambda r: (-sum(r["events"].values()), -r["distance_m"], r["id"]))
     shown = ranked[:MARKDOWN_TERMINAL_ROWS]
@@ -175,14 +185,14 @@ def _terminal_section(report: Mapping[str, Any]) -> list[str]:
         for r in shown
     ]
     headers = ("terminal", "name", "kind", "fixes", "distance (m)", "time per zone", "raised")
-    lines = ["## Terminals", ""]
+    note = ""
     if len(terminals) > len(shown):
-        lines += [f"The {len(shown)} terminals with the most events of {len(terminals)}; "
-                  "all are in report.json.", ""]
-    return lines + [*_table(headers, rows), ""]
+        note = (f"The {len(shown)} terminals with the most events of {len(terminals)}; "
+                "all are in report.json.")
+    return _section("Terminals", headers, rows, note)
 
 
-def _type_section(report: Mapping[str, Any]) -> list[str]:
+def _type_section(report: Mapping[str, Any]) -> Section:
     rows = [
         (r["type"], r["raised"], r["cleared"], r["open_at_end"], r["duration_mean_s"],
          r["duration_max_s"], r["duration_total_s"])
@@ -190,42 +200,93 @@ def _type_section(report: Mapping[str, Any]) -> list[str]:
     ]
     headers = ("event", "raised", "cleared", "still raised at end", "mean raise→clear (s)",
                "longest (s)", "total (s)")
-    return ["## Events by type", "", *_table(headers, rows), ""]
+    return _section("Events by type", headers, rows)
+
+
+def _summary(report: Mapping[str, Any]) -> list[str]:
+    """The facts about the replay, one per line (plain text; renderers add markup)."""
+    span, fixes = report["span"], report["fixes"]
+    lines = [
+        f"Site file: {report['config']}",
+        f"Inputs: {', '.join(report['inputs'])}",
+        f"Span: {span['start']} to {span['end']} ({span['duration_s']:,.0f} s)",
+        f"Fixes fed: {fixes['fed']:,}; left out by filters: {fixes['filtered_out']:,}; "
+        f"lines skipped as not fixes: {fixes['skipped_lines']:,}",
+        f"Events written: {report['events']['written']:,} (of {report['events']['total']:,})",
+    ]
+    if report["what_if"]:
+        lines.append(f"What-if changes: {'; '.join(report['what_if'])}")
+    if report["zone_filter"] is not None:
+        lines.append(f"Zones shown: {', '.join(report['zone_filter'])}")
+    return lines
+
+
+READING_NOTE = ("Times under min_occupancy count only while the zone is staffed and after the "
+                "start-up grace; peaks are counts of online terminals of counted kinds.")
+
+
+def _sections(report: Mapping[str, Any]) -> list[Section]:
+    return [_zone_section(report), _type_section(report), _terminal_section(report)]
+
+
+def _md_table(section: Section) -> list[str]:
+    lines = [f"## {section.title}", ""]
+    if section.note:
+        lines += [section.note, ""]
+    lines += ["| " + " | ".join(section.headers) + " |", "|" + "---|" * len(section.headers)]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in section.rows]
+    return [*lines, ""]
 
 
 def render_markdown(report: Mapping[str, Any]) -> str:
     """The report for a person: what was replayed, then zones, event types and terminals."""
-    span, fixes = report["span"], report["fixes"]
-    lines = [
-        f"# Replay report — {report['site']}",
-        "",
-        f"- Site file: `{report['config']}`",
-        f"- Inputs: {', '.join(f'`{i}`' for i in report['inputs'])}",
-        f"- Span: {span['start']} to {span['end']} ({span['duration_s']:,.0f} s)",
-        f"- Fixes fed: {fixes['fed']:,}; left out by filters: {fixes['filtered_out']:,}; "
-        f"lines skipped as not fixes: {fixes['skipped_lines']:,}",
-        f"- Events written: {report['events']['written']:,} (of {report['events']['total']:,})",
-    ]
-    if report["what_if"]:
-        lines.append(f"- What-if changes: {', '.join(f'`{w}`' for w in report['what_if'])}")
-    if report["zone_filter"] is not None:
-        lines.append(f"- Zones shown: {', '.join(report['zone_filter'])}")
-    lines += [
-        "",
-        "Times under `min_occupancy` count only while the zone is staffed and after the "
-        "start-up grace; peaks are counts of online terminals of counted kinds.",
-        "",
-    ]
-    lines += _zone_section(report) + _type_section(report) + _terminal_section(report)
+    lines = [f"# Replay report — {report['site']}", ""]
+    lines += [f"- {line}" for line in _summary(report)] + ["", READING_NOTE, ""]
+    for section in _sections(report):
+        lines += _md_table(section)
     if report["plots"]:
         lines += ["## Plots", ""] + [f"![{Path(name).stem}]({name})" for name in report["plots"]] + [""]
     return "\n".join(lines) + "\n"
 
 
-def write_report(directory: Path, report: Mapping[str, Any]) -> tuple[Path, Path]:
-    """Write ``report.json`` and ``report.md`` into ``directory``; return their paths."""
+def _html_table(section: Section) -> list[str]:
+    out = [f"<h2>{escape(section.title)}</h2>"]
+    if section.note:
+        out.append(f"<p>{escape(section.note)}</p>")
+    out.append("<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in section.headers) + "</tr>")
+    out += ["<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in section.rows]
+    return [*out, "</table>"]
+
+
+HTML_STYLE = (
+    "body{font-family:sans-serif;margin:2em;color:#222}"
+    "table{border-collapse:collapse;margin-bottom:1.5em}"
+    "td,th{border:1px solid #bbb;padding:3px 8px;text-align:left;font-size:90%}"
+    "th{background:#eee}img{max-width:100%;display:block;margin:1em 0}"
+)
+
+
+def render_html(report: Mapping[str, Any]) -> str:
+    """The same report as one HTML page, with the plots beside it shown inline."""
+    title = escape(f"Replay report — {report['site']}")
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           f"<title>{title}</title><style>{HTML_STYLE}</style></head><body>", f"<h1>{title}</h1>",
+           "<ul>", *[f"<li>{escape(line)}</li>" for line in _summary(report)], "</ul>",
+           f"<p>{escape(READING_NOTE)}</p>"]
+    for section in _sections(report):
+        out += _html_table(section)
+    if report["plots"]:
+        out.append("<h2>Plots</h2>")
+        out += [f'<img src="{escape(name)}" alt="{escape(Path(name).stem)}">' for name in report["plots"]]
+    return "\n".join([*out, "</body></html>"]) + "\n"
+
+
+def write_report(directory: Path, report: Mapping[str, Any]) -> tuple[Path, Path, Path]:
+    """Write ``report.json``, ``report.md`` and ``report.html`` into ``directory``."""
     json_path = directory / "report.json"
     md_path = directory / "report.md"
+    html_path = directory / "report.html"
     json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     md_path.write_text(render_markdown(report), encoding="utf-8")
-    return json_path, md_path
+    html_path.write_text(render_html(report), encoding="utf-8")
+    return json_path, md_path, html_path

@@ -145,3 +145,29 @@ def test_time_under_min_counts_only_while_staffed(
     assert _by_id(report["zones"])["YARD"]["under_min_staffed_s"] == under_s
     events = keys_of_lines((tmp_path / "out" / "events.jsonl").read_text().splitlines())
     assert [e for e in events if e[1] == "undermanning"] == undermanning
+
+
+def test_html_report_holds_the_tables_and_the_plots(out_dir: Path) -> None:
+    from html.parser import HTMLParser
+
+    class Cells(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.cells: list[str] = []
+            self.images: list[str] = []
+            self._in_cell = False
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self._in_cell = tag in ("td", "th")
+            if tag == "img":
+                self.images += [v or "" for k, v in attrs if k == "src"]
+
+        def handle_data(self, data: str) -> None:
+            if self._in_cell:
+                self.cells.append(data)
+
+    page = Cells()
+    page.feed((out_dir / "report.html").read_text())
+    assert page.images == ["map.png", "occupancy.png", "timeline.png"]
+    assert all((out_dir / name).is_file() for name in page.images)
+    assert at(40) in page.cells and "Fitter B" in page.cells and "under min, staffed (s)" in page.cells
