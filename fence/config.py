@@ -20,7 +20,6 @@ fsync_interval_s = 1.0
 state_dir = "var/state"
 tick_s = 1.0
 snapshot_s = 10.0
-queue_max = 100000
 [[outputs]]
 type = "mqtt"         # mqtt | webhook | jsonl
 [http]
@@ -208,7 +207,6 @@ class RuntimeConfig:
     state_dir: Path
     tick_s: float
     snapshot_s: float
-    queue_max: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,7 +318,6 @@ def engine_config(sections: Mapping[str, Any], source: Path, site_name: str) -> 
         rt.path("state_dir", base, "var/state"),
         rt.num("tick_s", 1.0),
         rt.num("snapshot_s", 10.0),
-        rt.int_("queue_max", 100_000),
     )
     rt.done()
 

@@ -3,14 +3,17 @@
 Threads:
 - each source's own threads call ``deliver``: under one lock the fix gets its arrival
   time ``rx`` from the runtime's clock (never going back), is written to the track
-  recording (the write-ahead log) and queued; ``deliver`` returns only then, so the
-  source may acknowledge it;
-- the tick thread queues a tick about once a second under the same lock, so ticks and
-  fixes reach the evaluator in the order of their times;
-- the evaluator thread applies each item (``advance_to(rx)`` then ``feed(fix)``; a tick is
-  ``advance_to(now)``), stores the events with their outbox rows in one transaction and
-  saves periodic snapshots; it never waits on a sink;
-- one thread per sink (``fence.sinks``) and the health/metrics HTTP server.
+  recording (the write-ahead log) and evaluated right there (``advance_to(rx)`` then
+  ``feed(fix)``); its events are stored with their outbox rows in one transaction.
+  ``deliver`` returns only then, so the source may acknowledge it. Evaluating in the
+  caller's thread keeps the alert path free of thread hand-offs; the lock orders the
+  inputs of several sources;
+- the tick thread takes the same lock about once a second for ``advance_to(now)``, so
+  ticks and fixes reach the evaluator in the order of their times; it also publishes
+  the operators' view and hands periodic snapshots to the snapshot thread;
+- the snapshot thread fsyncs the recording and writes snapshots (off the alert path);
+- one thread per sink (``fence.sinks``): the evaluation never waits on a sink;
+- the health/metrics HTTP server.
 
 Recovery at start: restore the last snapshot, replay the recording after its position
 with the recorded arrival times, store the re-derived events (the store drops the ones
@@ -22,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -65,7 +67,8 @@ EventsCallback = Callable[[Sequence[EventRecord]], None]
 
 
 VIEW_EVERY_S = 0.25
-"""How often the evaluator thread refreshes the operators' view while fixes flow."""
+"""How often the operators' view is refreshed while fixes flow and someone (the console)
+reads it; otherwise it is refreshed once per tick."""
 
 
 class Source(Protocol):
@@ -94,12 +97,6 @@ class _Tick:
     now_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Stop:
-    pass
-
-
-_Item = _FixInput | _Tick | _Stop
 
 
 class EngineError(RuntimeError):
@@ -139,14 +136,11 @@ class Engine:
         self.run_id = ""
         self.evaluator = Evaluator(site, self.index)
         self._lock = threading.Lock()
-        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
-        self._room = threading.BoundedSemaphore(cfg.runtime.queue_max)
         self._last_rx_ms = 0
         self._applied: TrackPosition | None = None
         self._snapshot_due_ms = 0
         self._stopping = threading.Event()
         self._accepting = False
-        self._eval_thread = threading.Thread(target=self._eval_loop, name="evaluator", daemon=True)
         self._tick_thread = threading.Thread(target=self._tick_loop, name="ticker", daemon=True)
         self._snap_thread = threading.Thread(target=self._snapshot_loop, name="snapshots",
                                              daemon=True)
@@ -156,6 +150,7 @@ class Engine:
         self._snap_write_lock = threading.Lock()
         self._view: EvaluatorView = self.evaluator.view()
         self._view_at = 0.0
+        self._view_wanted = False
         self._seen_unregistered: set[str] = set()
         self._verdicts: dict[str, int] = {}
         self._logged: dict[tuple[str, str], int] = {}
@@ -178,7 +173,6 @@ class Engine:
             log.info("health and metrics on http://%s:%d/", self.cfg.http[0], self.http.port)
         self._accepting = True
         self._snap_thread.start()
-        self._eval_thread.start()
         self._tick_thread.start()
         for source in self.sources:
             source.start(self.deliver_from(source.name))
@@ -250,13 +244,12 @@ class Engine:
             self.metrics.inc(m.DECODE_ERRORS, item.kind.value)
             self._log_limited((source_name, item.kind.value), f"input {source_name}: {item}")
             return
-        if not self._accepting:
-            raise EngineError("engine is not accepting fixes (not started or stopping)")
-        self._room.acquire()
         with self._lock:
+            if not self._accepting:
+                raise EngineError("engine is not accepting fixes (not started or stopping)")
             rx_ms = self._next_rx()
             position = self.recorder.append(item, rx_ms)
-            self._queue.put(_FixInput(item, rx_ms, position))
+            self._step(_FixInput(item, rx_ms, position))
         self.metrics.inc(m.FIXES_IN, source_name)
         if item.terminal not in self.site.terminals:
             self.metrics.inc(m.FIXES_UNREGISTERED)
@@ -286,30 +279,25 @@ class Engine:
         while not self._stopping.wait(self.cfg.runtime.tick_s):
             with self._lock:
                 now_ms = self._next_rx()
-                self._queue.put(_Tick(now_ms))
+                self._step(_Tick(now_ms))
             self.recorder.sync_if_due(now_ms)  # outside the lock: inputs never wait on fsync
 
-    # -- the evaluator thread ---------------------------------------------------------
+    # -- evaluation: under the lock, in the thread that brought the input ---------------
 
-    def _eval_loop(self) -> None:
-        while True:
-            item = self._queue.get()
-            if isinstance(item, _Stop):
-                return
-            try:
-                if isinstance(item, _FixInput):
-                    self._room.release()
-                    started = time.perf_counter()
-                    self._apply_fix(item.fix, item.rx_ms)
-                    self._applied = item.position
-                    done = time.perf_counter()
-                    self.metrics.observe_step(done - started)
-                    if done - self._view_at >= VIEW_EVERY_S:
-                        self._refresh_view()
-                else:
-                    self._apply_tick(item.now_ms)
-            except Exception:  # a bug in one step must not stop the engine
-                log.exception("evaluator step failed on %s", item)
+    def _step(self, item: _FixInput | _Tick) -> None:
+        try:
+            if isinstance(item, _FixInput):
+                started = time.perf_counter()
+                self._apply_fix(item.fix, item.rx_ms)
+                self._applied = item.position
+                done = time.perf_counter()
+                self.metrics.observe_step(done - started)
+                if self._view_wanted and done - self._view_at >= VIEW_EVERY_S:
+                    self._refresh_view()
+            else:
+                self._apply_tick(item.now_ms)
+        except Exception:  # a bug in one step must not stop the engine
+            log.exception("evaluator step failed on %s", item)
 
     def _apply_fix(self, fix: Fix, rx_ms: int) -> None:
         events = self.evaluator.advance_to(rx_ms)
@@ -329,6 +317,7 @@ class Engine:
             self._snapshot_due_ms = now_ms + int(self.cfg.runtime.snapshot_s * 1000)
 
     def _refresh_view(self) -> EvaluatorView:
+        self._view_wanted = False
         self._view = self.evaluator.view()
         self._view_at = time.perf_counter()
         return self._view
@@ -367,7 +356,7 @@ class Engine:
                 log.exception("on_events callback failed")
 
     def _take_snapshot(self) -> EngineSnapshot:
-        """The evaluator's state with the position it stands at (evaluator thread only)."""
+        """The evaluator's state with the position it stands at (call with the lock held)."""
         return EngineSnapshot(
             self.run_id, self._applied, self._last_rx_ms or None, self.evaluator.snapshot()
         )
@@ -402,7 +391,10 @@ class Engine:
     # -- read side (console, health) ----------------------------------------------------
 
     def view(self) -> EvaluatorView:
-        """The evaluator's state, at most about a quarter second old (thread-safe)."""
+        """The evaluator's state, at most about a quarter second old while it is read
+        regularly (thread-safe; building it costs evaluation time, so it is built only as
+        often as someone asks, and once per tick)."""
+        self._view_wanted = True
         return self._view
 
     def _gauges(self) -> str:
@@ -419,19 +411,16 @@ class Engine:
             m.gauge_lines("fence_sink_pending", "Events waiting in the outbox", "sink", rows),
             m.gauge_lines("fence_fixes_not_applied", "Fixes heard but not applied, by reason "
                           "(evaluator verdicts since the last restore)", "reason", verdicts),
-            m.gauge_lines("fence_queue_depth", "Fixes and ticks waiting for the evaluator", "queue",
-                          {"evaluator": float(self._queue.qsize())}),
         ])
 
     def health(self) -> dict[str, object]:
         """A small health report (``/healthz``)."""
         pending = self.store.outbox_pending()
-        ok = self._eval_thread.is_alive() and not self._stopping.is_set()
+        ok = self.alive
         return {
             "status": "ok" if ok else "down",
             "run": self.run_id,
             "clock": self._view.clock_ms,
-            "queue": self._queue.qsize(),
             "sinks": {
                 w.name: {"pending": pending.get(w.name, (0, None))[0], "last_error": w.last_error}
                 for w in self.workers
@@ -440,13 +429,14 @@ class Engine:
 
     @property
     def alive(self) -> bool:
-        """True while the evaluator thread runs."""
-        return self._eval_thread.is_alive()
+        """True while the engine runs (its tick thread is alive and it was not stopped)."""
+        return self._tick_thread.is_alive() and not self._stopping.is_set()
 
     # -- shutdown ---------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Stop the sources, drain the queue, save a snapshot, stop the sinks. Quick."""
+        """Stop the sources, let the step in progress finish, save a snapshot, stop the
+        sinks. Quick: nothing waits in a queue."""
         for source in self.sources:
             try:
                 source.stop()
@@ -455,9 +445,6 @@ class Engine:
         self._stopping.set()
         with self._lock:
             self._accepting = False
-            self._queue.put(_Stop())
-        if self._eval_thread.is_alive():
-            self._eval_thread.join()
         if self._tick_thread.is_alive():
             self._tick_thread.join()
         with self._snap_cond:

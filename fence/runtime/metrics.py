@@ -80,7 +80,7 @@ class Metrics:
             self._latency_n += 1
 
     def add_gauges(self, render: Callable[[], str]) -> None:
-        """Add a callable that renders extra gauge lines (sink lag, queue depth)."""
+        """Add a callable that renders extra gauge lines (sink lag, verdicts)."""
         self._gauges.append(render)
 
     def render(self) -> str:
