@@ -54,7 +54,8 @@ class DrivenClock:
 
 
 def example_site(tmp: Path, name: str = "s11", extra: str = "", *, tick_s: float = 1.0,
-                 snapshot_s: float = 10.0, rotate_mb: float = 64.0) -> Path:
+                 snapshot_s: float = 10.0, rotate_mb: float = 64.0,
+                 engine_sections: bool = True) -> Path:
     """Copy a spec example's site into ``tmp`` and append engine sections; returns the TOML."""
     src = SPEC_EXAMPLES / name
     for file in ("zones.geojson", "terminals.csv"):
@@ -63,7 +64,8 @@ def example_site(tmp: Path, name: str = "s11", extra: str = "", *, tick_s: float
     toml = tmp / "fence.toml"
     toml.write_text(
         (src / "fence.toml").read_text()
-        + ENGINE_SECTIONS.format(tick_s=tick_s, snapshot_s=snapshot_s, rotate_mb=rotate_mb)
+        + (ENGINE_SECTIONS.format(tick_s=tick_s, snapshot_s=snapshot_s, rotate_mb=rotate_mb)
+           if engine_sections else "")
         + extra
     )
     return toml

@@ -4,13 +4,9 @@ server down then up, a JSON Lines file. Every event arrives; order is kept per s
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-
-import pytest
 
 from events.model import EventState, EventType
 from fence.config import Backoff, MqttOutput
@@ -22,8 +18,9 @@ from fence.sinks.state import StateBoard
 from fence.sinks.webhook import WebhookDeliverer
 from fence.sinks.worker import SinkWorker
 from fence.store import EventRecord, EventStore
+from tests.live.hook import HookHandler, serve_hook
 from tests.live.mqttutil import Collector
-from tests.support.broker import Broker, free_port
+from tests.support.broker import Broker
 
 FAST = Backoff(0.1, 0.5)
 
@@ -87,32 +84,6 @@ def test_mqtt_sink_delivers_across_broker_kill_and_restart(tmp_path: Path, broke
         collector.close()
 
 
-class _Hook(BaseHTTPRequestHandler):
-    received: list[dict[str, object]] = []
-    fail_first = 0
-
-    def do_POST(self) -> None:  # noqa: N802
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        if _Hook.fail_first > 0:
-            _Hook.fail_first -= 1
-            self.send_response(503)
-            self.end_headers()
-            return
-        _Hook.received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        return
-
-
-@pytest.fixture
-def hook_port() -> Iterator[int]:
-    _Hook.received = []
-    _Hook.fail_first = 0
-    yield free_port()
-
-
 def test_webhook_down_then_up_then_erroring(tmp_path: Path, hook_port: int) -> None:
     store = EventStore(tmp_path / "e.db")
     metrics = Metrics()
@@ -125,14 +96,13 @@ def test_webhook_down_then_up_then_erroring(tmp_path: Path, hook_port: int) -> N
         worker.wake()
         wait_until(lambda: metrics.get(SINK_FAILURES, "hook") >= 2)
         assert store.outbox_pending()["hook"][0] == 5
-        server = ThreadingHTTPServer(("127.0.0.1", hook_port), _Hook)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        wait_until(lambda: len(_Hook.received) == 5)
-        _Hook.fail_first = 3  # the server answers 503 three times
+        server = serve_hook(hook_port)
+        wait_until(lambda: len(HookHandler.received) == 5)
+        HookHandler.fail_first = 3  # the server answers 503 three times
         store.add(records(5, 5), ["hook"], wall_clock_ms())
         worker.wake()
-        wait_until(lambda: len(_Hook.received) == 10)
-        assert [o["id"] for o in _Hook.received] == [r.id for r in records(0, 10)]
+        wait_until(lambda: len(HookHandler.received) == 10)
+        assert [o["id"] for o in HookHandler.received] == [r.id for r in records(0, 10)]
         wait_until(lambda: store.outbox_pending() == {})
     finally:
         worker.stop()

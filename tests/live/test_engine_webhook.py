@@ -1,0 +1,46 @@
+"""Engine with a webhook output: events raised while the web hook is down are delivered
+once it is up, even after an engine restart in between (the outbox is in the store)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fence.runtime.engine import Engine
+from fence.store import EventStore
+from tests.live.hook import HookHandler, serve_hook
+from tests.live.support import DrivenClock, example_fixes, example_site, load
+from tests.live.test_sinks import wait_until
+
+
+def test_events_raised_while_hook_down_arrive_after_restart(tmp_path: Path, hook_port: int) -> None:
+    toml = example_site(tmp_path, extra=f"""
+[[outputs]]
+type = "webhook"
+url = "http://127.0.0.1:{hook_port}/fence"
+timeout_s = 2.0
+backoff_min_s = 0.1
+backoff_max_s = 0.5
+""")
+    site, cfg = load(toml)
+    fixes = example_fixes(limit=5000)
+    clock = DrivenClock(fixes[0].t_ms)
+    engine = Engine(site, cfg, clock_ms=clock)
+    engine.start()
+    for fix in fixes:
+        clock.set(fix.t_ms + 100)
+        engine.deliver(fix)
+    engine.stop()  # the hook never answered
+    stored = [e.record.id for e in EventStore(cfg.store_path).query(limit=100_000)]
+    assert stored and EventStore(cfg.store_path).outbox_pending()["webhook"][0] == len(stored)
+
+    server = serve_hook(hook_port)
+    engine = Engine(site, cfg, clock_ms=clock)  # restart: recovers, then the sink drains
+    engine.start()
+    try:
+        wait_until(lambda: len(HookHandler.received) >= len(stored))
+        assert [o["id"] for o in HookHandler.received] == stored
+        wait_until(lambda: EventStore(cfg.store_path).outbox_pending() == {})
+    finally:
+        engine.stop()
+        server.shutdown()
+        server.server_close()
