@@ -113,9 +113,11 @@ def patrol(
 
 
 def drive(
-    rng: random.Random, start: Point, roads: Roads, destinations: Sequence[ZoneCore]
+    rng: random.Random, start: Point, roads: Roads, destinations: Sequence[ZoneCore],
+    route: Route = straight,
 ) -> Iterator[Leg]:
-    """Drive along the road grid between destination zones, stopping there to load."""
+    """Drive along the road grid between destination zones, stopping there to load; a
+    stretch of road that would cross a zone to avoid follows ``route`` around it."""
     if not destinations:
         raise ValueError("a vehicle needs at least one destination zone")
     here = start
@@ -123,6 +125,10 @@ def drive(
         zone = rng.choice(destinations)
         target = zone.point(rng)
         speed = rng.uniform(*DRIVE_SPEED_MPS)
-        yield from walk_path(roads.route(here, target), speed, Activity.DRIVE)
+        grid = roads.route(here, target)
+        path = [grid[0]]
+        for a, b in zip(grid, grid[1:], strict=False):
+            path.extend(route(a, b)[1:])
+        yield from walk_path(path, speed, Activity.DRIVE)
         here = target
         yield stay(here, VEHICLE_PAUSES.draw(rng))

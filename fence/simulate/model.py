@@ -193,18 +193,20 @@ def default_part(layout: SiteLayout, seed: int, terminal: Terminal, start_ms: in
     behaviour = _behaviour_for(terminal, rng)
     talker = talker_for(seed, terminal.id)
     role = Role(terminal, behaviour, Profile.FIELD, talker)
+    forbidden = layout.forbidden_zones(terminal, start_ms)
+    route = layout.router(forbidden).route
     if behaviour is Behaviour.DRIVE:
-        zones = layout.vehicle_zones()
+        barred = {c.zone.id for c in forbidden}
+        zones = [c for c in layout.vehicle_zones() if c.zone.id not in barred]
+        zones = zones or layout.vehicle_zones()
         start = rng.choice(zones).point(rng)
-        return Part(role, drive(rng, start, layout.roads, zones))
+        return Part(role, drive(rng, start, layout.roads, zones, route))
     allowed = layout.permitted_zones(terminal, start_ms)
     if not allowed:
         start = layout.perimeter[rng.randrange(len(layout.perimeter))]
         return Part(Role(terminal, Behaviour.PATROL, Profile.FIELD, talker),
                     patrol(rng, start, layout.perimeter))
     start = rng.choice(allowed).point(rng)
-    forbidden = layout.forbidden_zones(terminal, start_ms)
-    route = layout.router(forbidden).route
     if behaviour is Behaviour.PATROL:
         loop = _inspection_round(layout, rng, allowed)
         return Part(role, patrol(rng, start, loop, route=route))

@@ -11,11 +11,10 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import LineString, MultiPolygon, Polygon
+from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry import Point as ShapelyPoint
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points, polylabel
@@ -170,84 +169,105 @@ class Roads:
         return out
 
 
+def _side(u: np.ndarray, o: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Cross product u x (w - o), broadcast: which side of direction u the point w lies."""
+    return np.asarray(u[..., 0] * (w[..., 1] - o[..., 1]) - u[..., 1] * (w[..., 0] - o[..., 0]))
+
+
 class Router:
     """Walking routes that go around zones (e.g. restricted ones a person may not enter).
 
-    Obstacles are the zones' convex hulls grown by their margin plus a clearance; a route is the shortest
-    path over the visibility graph of the hulls' corners (grown a little further). An
-    obstacle that holds the start or the target is ignored for that route (the walker is
-    already in it, or means to go there).
+    Obstacles are the zones' convex hulls grown by their margin plus a clearance; a route
+    is the shortest path over the visibility graph of the hulls' corners (grown a little
+    further), with each corner's edges found when first needed. Crossings are tested with
+    numpy over all (segment, hull edge) pairs at once. An obstacle that holds
+    the start or the target is ignored for that route (the walker is already in it, or
+    means to go there).
     """
 
     def __init__(self, zones: Sequence[Zone], clearance_m: float) -> None:
         self._hulls = [
-            z.metric.buffer(z.margin_m + clearance_m, quad_segs=2).convex_hull for z in zones
+            shapely.orient_polygons(
+                z.metric.convex_hull.buffer(z.margin_m + clearance_m, join_style="mitre")
+            )
+            for z in zones
         ]
+        starts: list[tuple[float, float]] = []
+        ends: list[tuple[float, float]] = []
+        owner: list[int] = []
         corners: list[tuple[float, float]] = []
-        for hull in self._hulls:
-            ring = hull.buffer(1.0, quad_segs=1, join_style="mitre").exterior
-            corners.extend((float(x), float(y)) for x, y in list(ring.coords)[:-1])
-        self._nodes = corners
-        self._node_xy = np.asarray(corners, dtype=float).reshape(-1, 2)
-        for hull in self._hulls:
-            shapely.prepare(hull)
-        self._node_edges: dict[int, list[tuple[int, float]]] = {}
-        self._all = shapely.union_all(self._hulls) if self._hulls else None
-        if self._all is not None:
-            self._node_edges = self._visibility(corners, range(len(self._hulls)))
+        for k, hull in enumerate(self._hulls):
+            ring = list(hull.exterior.coords)
+            starts.extend(ring[:-1])
+            ends.extend(ring[1:])
+            owner.extend([k] * (len(ring) - 1))
+            grown = hull.buffer(1.0, join_style="mitre").exterior.coords
+            corners.extend((float(x), float(y)) for x, y in list(grown)[:-1])
+        self._q0 = np.asarray(starts, dtype=float).reshape(-1, 2)
+        self._q1 = np.asarray(ends, dtype=float).reshape(-1, 2)
+        self._edge_owner = np.asarray(owner, dtype=int)
+        self._first_edge = np.searchsorted(self._edge_owner, np.arange(len(self._hulls)))
+        # corners inside another obstacle lead nowhere (and would hide crossings)
+        self._node_xy = np.asarray(
+            [c for c in corners if not any(h.contains(ShapelyPoint(c)) for h in self._hulls)],
+            dtype=float,
+        ).reshape(-1, 2)
+        self._everything = np.ones(len(self._hulls), dtype=bool)
+        self._edges: dict[int, list[tuple[int, float]]] = {}
 
-    def _blocked(self, segments: Any, obstacles: Sequence[int]) -> np.ndarray:
-        hit = np.zeros(len(segments), dtype=bool)
-        for i in obstacles:
-            hit |= shapely.intersects(segments, self._hulls[i])
-        return hit
+    def _blocked(self, p0: np.ndarray, p1: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """Which segments p0[i] -> p1[i] cross or touch an edge of an active obstacle
+        (with both ends outside a convex obstacle, that is the same as entering it)."""
+        use = active[self._edge_owner]
+        q0, q1 = self._q0[use], self._q1[use]
+        if len(q0) == 0:
+            return np.zeros(len(p0), dtype=bool)
+        e = q1 - q0
+        r = p1 - p0
 
-    def _visibility(
-        self, corners: list[tuple[float, float]], obstacles: Sequence[int]
-    ) -> dict[int, list[tuple[int, float]]]:
-        edges: dict[int, list[tuple[int, float]]] = {i: [] for i in range(len(corners))}
-        for i, a in enumerate(corners):
-            others = list(range(i + 1, len(corners)))
-            if not others:
-                continue
-            segments = [LineString([a, corners[j]]) for j in others]
-            free = ~self._blocked(segments, obstacles)
-            for j, ok in zip(others, free.tolist(), strict=True):
-                if ok:
-                    d = math.dist(a, corners[j])
-                    edges[i].append((j, d))
-                    edges[j].append((i, d))
-        return edges
+        d1 = _side(e[None], q0[None], p0[:, None])
+        d2 = _side(e[None], q0[None], p1[:, None])
+        d3 = _side(r[:, None], p0[:, None], q0[None])
+        d4 = _side(r[:, None], p0[:, None], q1[None])
+        return np.asarray(((d1 * d2 <= 0) & (d3 * d4 <= 0)).any(axis=1), dtype=bool)
+
+    def _inside(self, p: Point) -> np.ndarray:
+        """Which obstacles hold ``p`` (left of every edge of a counter-clockwise hull)."""
+        sides = _side(self._q1 - self._q0, self._q0, np.array([p.x, p.y]))
+        return np.asarray(np.minimum.reduceat(sides, self._first_edge) > 0, dtype=bool)
+
+    def _reach(self, x: float, y: float, active: np.ndarray) -> list[tuple[int, float]]:
+        """Corners visible from (x, y), with their distances."""
+        p0 = np.broadcast_to(np.array([x, y]), self._node_xy.shape)
+        free = ~self._blocked(p0, self._node_xy, active)
+        dist = np.hypot(self._node_xy[:, 0] - x, self._node_xy[:, 1] - y)
+        return [(int(i), float(dist[i])) for i in np.flatnonzero(free)]
+
+    def _corner_edges(self, i: int) -> list[tuple[int, float]]:
+        found = self._edges.get(i)
+        if found is None:
+            x, y = self._node_xy[i]
+            found = self._edges[i] = [
+                (j, d) for j, d in self._reach(float(x), float(y), self._everything) if j != i
+            ]
+        return found
 
     def route(self, start: Point, target: Point) -> list[Point]:
         """Waypoints from start to target (both included) avoiding the obstacles."""
         direct = [start, target]
-        if self._all is None:
+        if not self._hulls:
             return direct
-        ends = [ShapelyPoint(start.x, start.y), ShapelyPoint(target.x, target.y)]
-        active = [
-            i for i, hull in enumerate(self._hulls)
-            if not (hull.contains(ends[0]) or hull.contains(ends[1]))
-        ]
-        if not self._blocked([LineString([(start.x, start.y), (target.x, target.y)])], active)[0]:
+        active = ~(self._inside(start) | self._inside(target))
+        if not self._blocked(np.array([[start.x, start.y]]), np.array([[target.x, target.y]]),
+                             active)[0]:
             return direct
         path = self._shortest(start, target, active)
         return path if path is not None else direct
 
-    def _reach(self, p: Point, active: Sequence[int]) -> list[tuple[int, float]]:
-        coords = np.empty((len(self._nodes), 2, 2))
-        coords[:, 0, 0] = p.x
-        coords[:, 0, 1] = p.y
-        coords[:, 1, :] = self._node_xy
-        free = ~self._blocked(shapely.linestrings(coords), active)
-        dist = np.hypot(self._node_xy[:, 0] - p.x, self._node_xy[:, 1] - p.y)
-        return [(int(i), float(dist[i])) for i in np.flatnonzero(free)]
-
-    def _shortest(self, start: Point, target: Point, active: Sequence[int]) -> list[Point] | None:
-        from_start = self._reach(start, active)
-        to_target = dict(self._reach(target, active))
-        n = len(self._nodes)
-        best = {i: d for i, d in from_start}
+    def _shortest(self, start: Point, target: Point, active: np.ndarray) -> list[Point] | None:
+        from_start = self._reach(start.x, start.y, active)
+        to_target = dict(self._reach(target.x, target.y, active))
+        best = dict(from_start)
         previous: dict[int, int] = {}
         queue = [(d, i) for i, d in from_start]
         heapq.heapify(queue)
@@ -262,8 +282,8 @@ class Router:
                 break
             if i in to_target and (finish is None or d + to_target[i] < finish[0]):
                 finish = (d + to_target[i], i)
-            for j, w in self._node_edges.get(i, []):
-                if j < n and d + w < best.get(j, math.inf):
+            for j, w in self._corner_edges(i):
+                if d + w < best.get(j, math.inf):
                     best[j] = d + w
                     previous[j] = i
                     heapq.heappush(queue, (d + w, j))
@@ -272,5 +292,6 @@ class Router:
         chain = [finish[1]]
         while chain[-1] in previous:
             chain.append(previous[chain[-1]])
-        corners = [Point(*self._nodes[i]) for i in reversed(chain)]
+        corners = [Point(float(self._node_xy[i][0]), float(self._node_xy[i][1]))
+                   for i in reversed(chain)]
         return [start, *corners, target]
