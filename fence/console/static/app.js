@@ -611,8 +611,7 @@ function draw() {
     const label = `${zp.zone.name}${live ? " · " + live.count : ""}`;
     const tw = ctx.measureText(label).width;
     const box = [px - tw / 2 - 3, py - 12, tw + 6, 16];
-    if (placed.some((b) => box[0] < b[0] + b[2] && b[0] < box[0] + box[2] && box[1] < b[1] + b[3] && b[1] < box[1] + box[3])) continue;
-    placed.push(box);
+    if (!place(placed, box)) continue;
     ctx.fillStyle = "rgba(12,16,22,.75)"; ctx.fillRect(...box);
     ctx.fillStyle = "rgba(230,233,239,.95)";
     ctx.fillText(label, px, py);
@@ -621,16 +620,28 @@ function draw() {
   ctx.textAlign = "left";
   ctx.font = "11px system-ui, sans-serif";
   const clock = S.replay ? S.replay.t : S.clockMs;
+  const urgent = (t) => (t.id === S.selected || alarmed.has(t.id) ? 0 : 1);
+  labels.sort((a, b) => urgent(a[0]) - urgent(b[0]));  // selected and alarming get their labels first
   for (const [t, px, py] of labels) {
     if (alarmed.has(t.id)) { ctx.beginPath(); ctx.arc(px, py, r + 5 + 2 * Math.sin(Date.now() / 150), 0, 2 * Math.PI); ctx.strokeStyle = "#ff4d3d"; ctx.lineWidth = 2; ctx.stroke(); }
     if (t.id === S.selected) { ctx.beginPath(); ctx.arc(px, py, r + 8, 0, 2 * Math.PI); ctx.strokeStyle = "#ffd54f"; ctx.lineWidth = 2; ctx.stroke(); }
     const age = !t.online && clock !== null && t.t !== null ? " (" + fmtAge(clock - t.t) + ")" : "";
     ctx.fillStyle = t.online ? "#e6e9ef" : "#9aa3b0";
     const label = termName(t.id) + age, tw = ctx.measureText(label).width;
-    ctx.fillText(label, px + r + 4 + tw > w ? px - r - 4 - tw : px + r + 4, py - r - 2);
+    const lx = px + r + 4 + tw > w ? px - r - 4 - tw : px + r + 4;
+    const must = t.id === S.selected || alarmed.has(t.id);
+    if (!place(placed, [lx, py - r - 12, tw, 12]) && !must) continue;  // no overlapping labels
+    ctx.fillText(label, lx, py - r - 2);
   }
   S.perf.frames.push({ draw_ms: performance.now() - t0, at: t0, drawn: onScreen });
   if (S.perf.frames.length > 2000) S.perf.frames.splice(0, 1000);
+}
+
+// Keep a label only when its box overlaps none already placed in this frame.
+function place(placed, box) {
+  if (placed.some((b) => box[0] < b[0] + b[2] && b[0] < box[0] + box[2] && box[1] < b[1] + b[3] && b[1] < box[1] + box[3])) return false;
+  placed.push(box);
+  return true;
 }
 
 function loop() {
