@@ -20,20 +20,28 @@ from fence.console.config import ConsoleConfig, ConsoleConfigError
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``users`` subcommand."""
     parser = subparsers.add_parser("users", help="manage console users")
-    parser.add_argument("--config", default="fence.toml", help="site config (default fence.toml)")
-    parser.add_argument("--users-file", help="users file (overrides [console] users)")
+    _file_options(parser, "fence.toml", None)
+    # the same options after the action too (fence users add NAME --role R --config X)
+    common = argparse.ArgumentParser(add_help=False)
+    _file_options(common, argparse.SUPPRESS, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="action", required=True)
-    add = sub.add_parser("add", help="add a user or replace their password and role")
+    add = sub.add_parser("add", parents=[common], help="add a user or replace their password and role")
     add.add_argument("name")
     add.add_argument("--role", choices=[r.value for r in Role], required=True)
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from the first line of stdin")
     add.add_argument("--generate", action="store_true",
                      help="generate a random password and print it")
-    remove = sub.add_parser("remove", help="remove a user")
+    remove = sub.add_parser("remove", parents=[common], help="remove a user")
     remove.add_argument("name")
-    sub.add_parser("list", help="list users and roles")
+    sub.add_parser("list", parents=[common], help="list users and roles")
     parser.set_defaults(func=run)
+
+
+def _file_options(parser: argparse.ArgumentParser, config: object, users_file: object) -> None:
+    parser.add_argument("--config", default=config, help="site config (default fence.toml)")
+    parser.add_argument("--users-file", default=users_file,
+                        help="users file (overrides [console] users)")
 
 
 def users_path(config: str, override: str | None) -> Path:

@@ -70,3 +70,10 @@ def test_refusals_name_the_reason(toml: Path, capsys: pytest.CaptureFixture[str]
     assert status == 2 and "users must be a non-empty string" in err
     with pytest.raises(SystemExit):
         run(["users", "--config", str(toml), "add", "x-user", "--role", "admin"], capsys)
+
+
+def test_file_options_also_after_the_action(toml: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(["users", "add", "duty-operator", "--role", "operator", "--generate",
+                          "--config", str(toml)], capsys)
+    assert status == 0 and str(toml.parent / "secrets" / "users.json") in out
+    assert run(["users", "list", "--config", str(toml)], capsys)[1] == "duty-operator\toperator\n"
