@@ -184,6 +184,7 @@ class ReportObserver:
         self.first_ms: int | None = None
         self.end_ms: int | None = None
         self._dirty: set[str] = set()
+        self._dirty_ms: int | None = None
         self._offline_after_ms = int(round(site.defaults.offline_after_s * 1000))
 
     # --- StepObserver ---------------------------------------------------------------
@@ -191,15 +192,16 @@ class ReportObserver:
         """Offline changes move the counts; every event feeds the per-type numbers."""
         for event in events:
             self._start(event.t_ms)
+            self._settle_before(event.t_ms)
             if event.type is EventType.OFFLINE and event.terminal is not None:
                 self._online(event.terminal, event.state is EventState.CLEARED, event.t_ms)
             if self.zone_filter is None or event.zone in self.zone_filter:
                 self._count_event(event)
-            self._peaks(event.t_ms)
 
     def on_fix(self, fix: Fix, step_ms: int) -> None:
         """Membership, distance and track of the terminal after its fix's step."""
         self._start(step_ms)
+        self._settle_before(step_ms)
         stats = self._terminal(fix.terminal)
         stats.fixes += 1
         accepted_ms, x_m, y_m, lat, lon, zones = _accepted_state(self.evaluator, fix.terminal)
@@ -215,6 +217,7 @@ class ReportObserver:
 
     def on_end(self, end_ms: int) -> None:
         """Close stays, occupancy intervals and open conditions at the end of the replay."""
+        self._settle_before(end_ms + 1)
         self.end_ms = end_ms
         for zs in self.zones.values():
             self._accumulate(zs, end_ms)
@@ -273,14 +276,22 @@ class ReportObserver:
         zs.count += step
         zs.series.add(t_ms, zs.count)
         self._dirty.add(zs.zone.id)
+        self._dirty_ms = t_ms
+
+    def _settle_before(self, t_ms: int) -> None:
+        """Take peaks of the steps before ``t_ms`` (the events of one step share its time)."""
+        if self._dirty_ms is not None and self._dirty_ms < t_ms:
+            self._peaks(self._dirty_ms)
 
     def _peaks(self, t_ms: int) -> None:
-        """Peaks are taken on the state a step leaves (occupancy is evaluated once a step)."""
+        """Peaks are taken on the state a step leaves (occupancy is evaluated once a step):
+        a terminal back from offline that leaves the zone in the same step never counts."""
         for zone_id in self._dirty:
             zs = self.zones[zone_id]
             if zs.count > zs.peak:
                 zs.peak, zs.peak_ms = zs.count, t_ms
         self._dirty.clear()
+        self._dirty_ms = None
 
     def _accumulate(self, zs: ZoneStats, t_ms: int) -> None:
         """Add the time since the last change to over/under totals, at the old count."""

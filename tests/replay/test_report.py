@@ -171,3 +171,32 @@ def test_html_report_holds_the_tables_and_the_plots(out_dir: Path) -> None:
     assert page.images == ["map.png", "occupancy.png", "timeline.png"]
     assert all((out_dir / name).is_file() for name in page.images)
     assert at(40) in page.cells and "Fitter B" in page.cells and "under min, staffed (s)" in page.cells
+
+
+def test_peak_is_taken_on_the_state_a_step_leaves(tmp_path: Path) -> None:
+    """A-1 goes offline inside the yard, B-1 comes in, A-1 is heard again from outside:
+    in that step A-1 is back online and out of the yard at once, so the count never
+    reaches 2 at an evaluation (and the evaluator raises no overcrowding)."""
+    from tests.replay.scenario import OUT
+
+    fixes: list[dict[str, object]] = []
+    for s in range(0, 71, 10):
+        if s in (0, 10, 60, 70):  # A-1 silent from 20 s to 50 s: offline at 40 s
+            lon, lat = P1 if s == 10 else OUT
+            fixes.append({"t": at(s), "terminal": "A-1", "lat": lat, "lon": lon, "quality": 4})
+        lon, lat = P1 if s >= 50 else OUT
+        fixes.append({"t": at(s), "terminal": "B-1", "lat": lat, "lon": lon, "quality": 4})
+    log = tmp_path / "offline.jsonl"
+    log.write_text("".join(json.dumps(f) + "\n" for f in fixes))
+    done = fence_replay("--config", CONFIG, log, "--out", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    events = keys_of_lines((tmp_path / "out" / "events.jsonl").read_text().splitlines())
+    assert Counter(events) == Counter([
+        (at(40), "offline", "raised", None, "A-1", None, None),
+        (at(40), "undermanning", "raised", "YARD", None, 0, 1),
+        (at(50), "undermanning", "cleared", "YARD", None, 1, 1),
+        (at(60), "offline", "cleared", None, "A-1", None, None),
+    ])
+    yard = _by_id(json.loads((tmp_path / "out" / "report.json").read_text())["zones"])["YARD"]
+    assert (yard["peak_occupancy"], yard["peak_at"], yard["over_max_s"]) == (1, at(10), 0.0)
+    assert yard["under_min_staffed_s"] == 10.0  # empty from 40 s (A-1 offline) to 50 s
