@@ -169,7 +169,7 @@ def _zone_section(report: Mapping[str, Any]) -> Section:
          z["trespass_count"], z["terminal_time_inside_s"])
         for z in report["zones"]
     ]
-    headers = ("zone", "name", "access", "entries", "peak", "peak at", "max", "over max (s)",
+    headers = ("zone", "name", "access", "entries", "peak", "peak at (UTC)", "max", "over max (s)",
                "min", "under min, staffed (s)", "trespasses", "terminal-time inside (s)")
     return _section("Zones", headers, rows)
 
@@ -209,7 +209,7 @@ def _summary(report: Mapping[str, Any]) -> list[str]:
     lines = [
         f"Site file: {report['config']}",
         f"Inputs: {', '.join(report['inputs'])}",
-        f"Span: {span['start']} to {span['end']} ({span['duration_s']:,.0f} s)",
+        f"Span (UTC): {span['start']} to {span['end']} ({span['duration_s']:,.0f} s)",
         f"Fixes fed: {fixes['fed']:,}; left out by filters: {fixes['filtered_out']:,}; "
         f"lines skipped as not fixes: {fixes['skipped_lines']:,}",
         f"Events written: {report['events']['written']:,} (of {report['events']['total']:,})",
