@@ -29,7 +29,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from events.evaluator import Evaluator
@@ -165,6 +164,10 @@ class Engine:
         """Recover, start sinks, the evaluator and tick threads, then the sources."""
         self._recover()
         self.workers = [self._worker(out) for out in self.cfg.outputs]
+        orphans = set(self.store.outbox_pending()) - {out.name for out in self.cfg.outputs}
+        for name in sorted(orphans):
+            log.warning("outbox: events wait for output %r, which is not configured any more"
+                        " (they stay in the store until an output of that name returns)", name)
         for worker in self.workers:
             worker.start()
         if self.cfg.http is not None:
@@ -461,7 +464,3 @@ class Engine:
             self.http.stop()
         self.store.close()
 
-
-def state_paths(cfg: EngineConfig) -> tuple[Path, Path, Path]:
-    """(store, tracks dir, state dir) of a config: what ``fence demo --fresh`` clears."""
-    return cfg.store_path, cfg.tracks.dir, cfg.runtime.state_dir
