@@ -173,7 +173,10 @@ def _record_from_row(row: sqlite3.Row) -> EventRecord:
 class EventStore:
     """The event store on one SQLite file; safe to share between threads."""
 
-    def __init__(self, path: str | Path, *, timeout_s: float = 30.0) -> None:
+    def __init__(self, path: str | Path, *, timeout_s: float = 30.0,
+                 autocheckpoint: bool = True) -> None:
+        """Open (and create) the store. ``autocheckpoint=False`` leaves WAL checkpoints
+        (which fsync) to explicit ``checkpoint()`` calls, e.g. from a background thread."""
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -185,6 +188,8 @@ class EventStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            if not autocheckpoint:
+                self._db.execute("PRAGMA wal_autocheckpoint=0")
             self._db.executescript(SCHEMA)
             self._check_version()
         except sqlite3.DatabaseError as exc:
@@ -201,6 +206,17 @@ class EventStore:
             raise StoreError(
                 f"{self.path}: schema version {row['value']}, this engine reads {SCHEMA_VERSION}"
             )
+
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database file where no reader needs it.
+
+        Runs on a connection of its own, so writers through this store are not held up
+        while it fsyncs."""
+        db = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+        try:
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            db.close()
 
     def close(self) -> None:
         """Close the connection."""

@@ -123,7 +123,7 @@ class Engine:
         self.index = index if index is not None else ZoneIndex.build(site)
         self.metrics = m.Metrics()
         self.board = StateBoard()
-        self.store = EventStore(cfg.store_path)
+        self.store = EventStore(cfg.store_path, autocheckpoint=False)  # see _write_snapshot
         self.recorder = TrackRecorder(
             cfg.tracks.dir,
             rotate_bytes=cfg.tracks.rotate_bytes,
@@ -369,6 +369,7 @@ class Engine:
         with self._snap_write_lock:
             self.recorder.sync()
             save_snapshot(self.snapshot_path, snap)
+        self.store.checkpoint()  # here, not in the committing input thread: it fsyncs
 
     def _save_snapshot(self) -> None:
         self._write_snapshot(self._take_snapshot())
