@@ -21,7 +21,8 @@ from gnss.fix import Quality
 class Profile(Enum):
     """How a terminal's receiver behaves."""
 
-    FIELD = "field"  # quality changes, random dropouts
+    FIELD = "field"  # quality changes, random dropouts (some long enough to go offline)
+    QUIET = "quiet"  # quality changes, only short dropouts (scenario background)
     STEADY = "steady"  # RTK fixed throughout, no random dropouts (scripted terminals)
 
 
@@ -100,7 +101,8 @@ class Receiver:
         if self._profile is Profile.STEADY:
             return False
         if self._rng.random() < 1.0 - math.exp(-DROPOUTS_PER_S * self._step_s):
-            span = LONG_DROPOUT_S if self._rng.random() < P_LONG_DROPOUT else SHORT_DROPOUT_S
+            long = self._rng.random() < P_LONG_DROPOUT and self._profile is Profile.FIELD
+            span = LONG_DROPOUT_S if long else SHORT_DROPOUT_S
             self._silent_epochs = max(1, round(self._rng.uniform(*span) / self._step_s)) - 1
             return True
         return False

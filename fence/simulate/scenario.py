@@ -203,6 +203,15 @@ class _Director:
         except those that hold ``zone``."""
         return point_beside(zone, BESIDE_GAP_M, self.layout.keep_clear(zone), self.rng, toward)
 
+    def step_away(self, zone: Zone, here: Point) -> Point:
+        """Another staging point beside ``zone``, some 20 m from ``here`` (to leave an
+        anchor behind without entering a zone)."""
+        for dx, dy in ((20.0, 0.0), (-20.0, 0.0), (0.0, 20.0), (0.0, -20.0)):
+            there = self.beside(zone, Point(here.x + dx, here.y + dy))
+            if there.distance(here) >= 8.0:
+                return there
+        raise ValueError(f"no staging point beside zone {zone.id} away from the first one")
+
     def held_back(self, zone: Zone) -> bool:
         """Whether entering ``zone`` must wait (it is the zone left empty for undermanning)."""
         return self.entry_ms(zone) > 0
@@ -399,10 +408,12 @@ class _Director:
             target_zone = zone if zone is not None else self.site.zones[0]
             spot = self.spot(target_zone, defaults.still_radius_m).centre
             back = self.beside(target_zone, spot)
-            script = _script_for(terminal, back).wait_until(max(12_000, self.entry_ms(target_zone)))
-            script.go(spot if zone is not None else back)
+            script = _script_for(terminal, back)
+            if zone is not None:  # else it stands where it starts, from the first fix on
+                script.wait_until(max(12_000, self.entry_ms(zone))).go(spot)
             still_ms = script.elapsed_ms
-            script.wait(limit_s + MARGIN_S).go(back)
+            script.wait(limit_s + MARGIN_S)
+            script.go(back if zone is not None else self.step_away(target_zone, back))
             where = f"inside {zone.id}" if zone is not None else "outside every zone"
             self.cast(terminal, script, (
                 f"stillness: stands still {where} (limit {limit_s:g} s) from ~{_fmt_s(still_ms)}, "
@@ -434,15 +445,17 @@ class _Director:
         out = []
         for c in self.casts:
             rng = terminal_rng(self.seed, c.terminal.id, "plan")
+            avoid = self.layout.forbidden_zones(c.terminal, self.start_ms)
             tail = patrol(rng, c.script.here, self.layout.perimeter,
-                          vehicle=c.terminal.kind is TerminalKind.VEHICLE)
+                          vehicle=c.terminal.kind is TerminalKind.VEHICLE,
+                          route=self.layout.router(avoid).route)
             role = Role(c.terminal, Behaviour.SCRIPT, Profile.STEADY,
                         talker_for(self.seed, c.terminal.id), c.note)
             out.append(Part(role, itertools.chain(c.script.legs, tail)))
         for t in self.casting.free:
             rng = terminal_rng(self.seed, t.id, "plan")
             start = self.layout.perimeter[rng.randrange(len(self.layout.perimeter))]
-            role = Role(t, Behaviour.PATROL, Profile.FIELD, talker_for(self.seed, t.id),
+            role = Role(t, Behaviour.PATROL, Profile.QUIET, talker_for(self.seed, t.id),
                         "background: patrols the perimeter loop, outside every zone")
             vehicle = t.kind is TerminalKind.VEHICLE
             out.append(Part(role, patrol(rng, start, self.layout.perimeter, vehicle=vehicle)))
