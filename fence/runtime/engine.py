@@ -23,8 +23,10 @@ so a replay of the recording (which starts at the first fix) sees the same steps
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -96,8 +98,6 @@ class _Tick:
     now_ms: int
 
 
-
-
 class EngineError(RuntimeError):
     """The engine cannot start (bad state files, unusable store)."""
 
@@ -156,6 +156,7 @@ class Engine:
         self._log_lock = threading.Lock()
         self.workers: list[SinkWorker] = []
         self.http: HealthServer | None = None
+        self._lock_fd: int | None = None
         self.metrics.add_gauges(self._gauges)
 
     # -- start-up and recovery -----------------------------------------------------------
@@ -194,7 +195,20 @@ class Engine:
         tmp.replace(run_file)
         return run
 
+    def _lock_state(self) -> None:
+        """Refuse a second engine on the same state folder (the lock dies with the process)."""
+        state_dir = self.cfg.runtime.state_dir
+        state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(state_dir / "engine.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise EngineError(f"{state_dir}: another engine is running on this state folder") from None
+        self._lock_fd = fd
+
     def _recover(self) -> None:
+        self._lock_state()
         snap = load_snapshot(self.snapshot_path)
         self.run_id = self._load_run_id(snap)
         if snap is not None:
@@ -464,4 +478,6 @@ class Engine:
         if self.http is not None:
             self.http.stop()
         self.store.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the state folder
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fence.runtime.engine import Engine
+import pytest
+
+from fence.runtime.engine import Engine, EngineError
 from fence.store import EventStore
 from tests.live.support import (
     DrivenClock,
@@ -36,3 +38,17 @@ def test_direct_feed_matches_replay_of_recording(tmp_path: Path) -> None:
     expected = replay_recording(site, cfg.tracks.dir, final_clock(cfg))
     assert expected, "the example raises events"
     assert multiset([event_key(o) for o in stored]) == multiset(expected)
+
+
+def test_a_second_engine_on_the_same_state_is_refused(tmp_path: Path) -> None:
+    site, cfg = load(example_site(tmp_path))
+    first = Engine(site, cfg)
+    first.start()
+    try:
+        with pytest.raises(EngineError, match="another engine"):
+            Engine(site, cfg).start()
+    finally:
+        first.stop()
+    again = Engine(site, cfg)  # free again once the first one stopped
+    again.start()
+    again.stop()
