@@ -41,6 +41,7 @@ BESIDE_GAP_M = 10.0
 MARGIN_S = 30.0  # how much longer than a limit a condition is held
 CHECK_EVERY_MS = 30_000
 MIN_MILL_RADIUS_M = 2.5
+PACE_EVERY_MS = 120_000
 CLEARANCE_M = 1.5  # beyond the zone's margin, for scripted terminals in RTK fixed
 PLAN_HORIZON_MS = 60 * 60_000  # permits and windows are checked over this span
 MAX_WINDOW_WAIT_MS = 15 * 60_000  # a staffed window may begin this long after the start
@@ -91,6 +92,16 @@ class Script:
     def wait_until(self, elapsed_ms: int) -> Script:
         """Stand still until ``elapsed_ms`` after the start (no-op if already later)."""
         return self.wait((elapsed_ms - self.elapsed_ms) / 1000.0)
+
+    def hold_until(self, elapsed_ms: int, other: Point) -> Script:
+        """Wait until ``elapsed_ms``, stepping over to ``other`` and back every
+        ``PACE_EVERY_MS`` (a person waiting minutes does not stand stock-still)."""
+        home = self.here
+        away = True
+        while elapsed_ms - self.elapsed_ms > PACE_EVERY_MS:
+            self.wait(PACE_EVERY_MS / 1000).go(other if away else home)
+            away = not away
+        return self.go(home).wait_until(elapsed_ms)
 
     def mill(self, spot: Spot, duration_s: float, rng: random.Random) -> Script:
         """Move about within ``spot`` for ``duration_s`` (short walks, short pauses);
@@ -203,6 +214,14 @@ class _Director:
         except those that hold ``zone``."""
         return point_beside(zone, BESIDE_GAP_M, self.layout.keep_clear(zone), self.rng, toward)
 
+    def waiting(self, terminal: Terminal, zone: Zone, start: Point, until_ms: int) -> Script:
+        """A script that starts at ``start`` beside ``zone`` and waits there (pacing)
+        until ``until_ms``."""
+        script = _script_for(terminal, start)
+        if until_ms - script.elapsed_ms > PACE_EVERY_MS:
+            return script.hold_until(until_ms, self.step_away(zone, start))
+        return script.wait_until(until_ms)
+
     def step_away(self, zone: Zone, here: Point) -> Point:
         """Another staging point beside ``zone``, some 20 m from ``here`` (to leave an
         anchor behind without entering a zone)."""
@@ -267,7 +286,7 @@ class _Director:
             _kinds_for(zone), need, partial(self.casting.permitted_throughout, zone)
         )
         for t in staff:
-            script = _script_for(t, self.beside(zone)).wait_until(self.quiet_until_ms)
+            script = self.waiting(t, zone, self.beside(zone), self.quiet_until_ms)
             script.go(core.point(self.rng)).mill(self.spot(zone), 60.0, self.rng)
             script.go(self.beside(zone))
             self.cast(t, script, (
@@ -310,7 +329,7 @@ class _Director:
             terminal = found[0]
             back = self.beside(zone, self.layout.cores[zone.id].deep)
             inside = entry_point(zone, back, zone.margin_m + CLEARANCE_M + 1.0)
-            script = _script_for(terminal, back).wait_until(max(20_000, self.entry_ms(zone)))
+            script = self.waiting(terminal, zone, back, max(20_000, self.entry_ms(zone)))
             enter_ms = script.elapsed_ms
             script.go(inside).wait(60.0).go(back)
             self.cast(terminal, script, (
@@ -340,12 +359,12 @@ class _Director:
             scripts = []
             for t in crowd:
                 back = self.beside(zone)
-                script = _script_for(t, back).wait_until(entry_ms).go(core.point(self.rng))
+                script = self.waiting(t, zone, back, entry_ms).go(core.point(self.rng))
                 scripts.append((t, script, back))
             all_in_ms = max(s.elapsed_ms for _, s, _ in scripts)
             leave_ms = all_in_ms + round((zone.hold_s + MARGIN_S) * 1000)
             for t, script, back in scripts:
-                script.wait_until(leave_ms).go(back)
+                script.hold_until(leave_ms, core.point(self.rng)).go(back)
                 self.cast(t, script, (
                     f"overcrowding: one of {limit + 1} in {zone.id} (max {limit}, hold "
                     f"{zone.hold_s:g} s), all inside by ~{_fmt_s(all_in_ms)}, leave at "
@@ -370,7 +389,7 @@ class _Director:
             terminal = found[0]
             spot = self.spot(zone)
             back = self.beside(zone, spot.centre)
-            script = _script_for(terminal, back).wait_until(max(15_000, self.entry_ms(zone)))
+            script = self.waiting(terminal, zone, back, max(15_000, self.entry_ms(zone)))
             script.go(spot.centre)
             inside_ms = script.elapsed_ms
             script.mill(spot, (zone.max_dwell_s or 0.0) + MARGIN_S, self.rng).go(back)
@@ -410,7 +429,8 @@ class _Director:
             back = self.beside(target_zone, spot)
             script = _script_for(terminal, back)
             if zone is not None:  # else it stands where it starts, from the first fix on
-                script.wait_until(max(12_000, self.entry_ms(zone))).go(spot)
+                script.hold_until(max(12_000, self.entry_ms(zone)), self.step_away(zone, back))
+                script.go(spot)
             still_ms = script.elapsed_ms
             script.wait(limit_s + MARGIN_S)
             script.go(back if zone is not None else self.step_away(target_zone, back))
