@@ -28,10 +28,13 @@ from fence.simulate.transports import (
     FileTransport,
     MqttOptions,
     MqttTransport,
+    PasswordFileError,
+    PerTerminalMqtt,
     Transport,
     TransportError,
     device_transport,
     pty_transport,
+    read_passwords,
     tcp_transport,
 )
 from fence.simulate.wire import DEFAULT_FAULTS, NO_FAULTS, Format
@@ -128,6 +131,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--mqtt-user", metavar="NAME",
                    help=f"MQTT user name (password from ${PASSWORD_ENV})")
     p.add_argument("--mqtt-ca", type=Path, metavar="FILE", help="CA file: connect with TLS")
+    p.add_argument("--mqtt-passwords", type=Path, metavar="FILE",
+                   help="one connection per terminal, user name = terminal id, passwords "
+                   "from FILE ('terminal:password' lines), as for a broker with per-terminal "
+                   "credentials and an ACL")
     p.add_argument("--baud", type=_positive_int, default=DEFAULT_BAUD,
                    help=f"baud rate for --device (default {DEFAULT_BAUD})")
     p.add_argument("--listen-host", default="127.0.0.1",
@@ -172,9 +179,10 @@ def _transport(args: argparse.Namespace, sim: Simulator, ids: list[str]) -> Tran
         prefix = args.topic_prefix or f"fence/{site_slug(sim.site.name)}"
         options = MqttOptions(host, port, prefix, username=args.mqtt_user,
                               password=os.environ.get(PASSWORD_ENV), ca_file=args.mqtt_ca)
-        transport = MqttTransport(options, fmt)
-        _say(f"publishing to mqtt {host}:{port} {transport.topic('<terminal>')}")
-        return transport
+        _say(f"publishing to mqtt {host}:{port} {prefix}/<terminal>/{fmt.value}")
+        if args.mqtt_passwords is not None:
+            return PerTerminalMqtt(options, fmt, read_passwords(args.mqtt_passwords), ids)
+        return MqttTransport(options, fmt)
     if args.pty or args.tcp_listen is not None:
         if args.pty:
             stream, paths = pty_transport(ids)
@@ -238,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
     until_ms = None if duration_s is None else start_ms + round(duration_s * 1000)
     try:
         transport = _transport(args, sim, ids)
-    except (TransportError, ValueError) as exc:
+    except (TransportError, PasswordFileError, ValueError) as exc:
         return _fail(str(exc))
     stop = threading.Event()
     _stop_on_signals(stop)

@@ -16,8 +16,8 @@ import ssl
 import stat
 import threading
 import tty
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -74,6 +74,8 @@ class MqttTransport:
         self._unacked = 0
         self._cond = threading.Condition()
         self._connected = threading.Event()
+        self._answered = threading.Event()
+        self._refusal = ""
         self.published = 0
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=options.client_id, clean_session=True
@@ -93,19 +95,23 @@ class MqttTransport:
         except (OSError, ValueError) as exc:
             raise TransportError(f"mqtt {options.host}:{options.port}: {exc}") from None
         self.client.loop_start()
-        if not self._connected.wait(options.connect_timeout_s):
+        answered = self._answered.wait(options.connect_timeout_s)
+        if not self._connected.is_set():
             self.client.loop_stop()
-            raise TransportError(
-                f"mqtt {options.host}:{options.port}: no connection within "
-                f"{options.connect_timeout_s:g} s"
-            )
+            where = f"mqtt {options.host}:{options.port}"
+            if answered:
+                raise TransportError(f"{where}: the broker refused {options.username or 'the client'}: "
+                                     f"{self._refusal}")
+            raise TransportError(f"{where}: no connection within {options.connect_timeout_s:g} s")
 
     def _on_connect(self, _c: mqtt.Client, _u: object, _f: object, rc: Any, _p: object) -> None:
         if rc.is_failure:
             log.warning("mqtt %s:%d refused the connection: %s",
                         self.options.host, self.options.port, rc)
-            return
-        self._connected.set()
+            self._refusal = str(rc)
+        else:
+            self._connected.set()
+        self._answered.set()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, rc: Any, _p: object) -> None:
         log.warning("mqtt %s:%d disconnected: %s", self.options.host, self.options.port, rc)
@@ -144,6 +150,64 @@ class MqttTransport:
             log.warning("mqtt: %d messages still unacknowledged at close", self._unacked)
         self.client.disconnect()
         self.client.loop_stop()
+
+
+class PasswordFileError(ValueError):
+    """A bad line in a terminal password file (names the file, the line and the reason)."""
+
+
+def read_passwords(path: Path) -> dict[str, str]:
+    """Terminal id -> password from ``id:password`` lines ('#' comments, blank lines)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PasswordFileError(f"{path}: cannot be read: {exc}") from None
+    out: dict[str, str] = {}
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        terminal, sep, password = line.partition(":")
+        if not sep or not terminal or not password:
+            raise PasswordFileError(f"{path} line {n}: expected 'terminal:password'")
+        if terminal in out:
+            raise PasswordFileError(f"{path} line {n}: terminal {terminal!r} given twice")
+        out[terminal] = password
+    return out
+
+
+class PerTerminalMqtt:
+    """One MQTT connection per terminal, user name = terminal id (for brokers whose ACL
+    lets a terminal publish only its own topics)."""
+
+    def __init__(self, options: MqttOptions, fmt: Format, passwords: Mapping[str, str],
+                 terminals: Sequence[str]) -> None:
+        missing = [t for t in terminals if t not in passwords]
+        if missing:
+            raise TransportError(
+                f"no password for terminal(s) {', '.join(missing[:5])}"
+                + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            )
+        self._clients: dict[str, MqttTransport] = {}
+        try:
+            for t in terminals:
+                self._clients[t] = MqttTransport(
+                    replace(options, client_id=f"{options.client_id}-{t}", username=t,
+                            password=passwords[t]),
+                    fmt,
+                )
+        except TransportError:
+            self.close()
+            raise
+
+    def send(self, message: Message) -> None:
+        """Publish on the terminal's own connection."""
+        self._clients[message.terminal].send(message)
+
+    def close(self) -> None:
+        """Close every connection (each waits for its PUBACKs)."""
+        for client in self._clients.values():
+            client.close()
 
 
 class _ByteSink(Protocol):

@@ -21,9 +21,12 @@ from fence.simulate.simulator import Simulator
 from fence.simulate.transports import (
     MqttOptions,
     MqttTransport,
+    PasswordFileError,
+    PerTerminalMqtt,
     TransportError,
     device_transport,
     pty_transport,
+    read_passwords,
     tcp_transport,
 )
 from fence.simulate.wire import NO_FAULTS, Format
@@ -34,11 +37,14 @@ from tests.support.broker import Broker, free_port
 class _Subscriber:
     """Collects every message under a topic filter (QoS 1)."""
 
-    def __init__(self, broker: Broker, topic: str, *, persistent: bool = False) -> None:
+    def __init__(self, broker: Broker, topic: str, *, persistent: bool = False,
+                 user: tuple[str, str] | None = None) -> None:
         self.got: list[tuple[str, bytes, int]] = []
         self._ready = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="sim-test-sub",
                                   clean_session=not persistent)
+        if user is not None:
+            self.client.username_pw_set(*user)
         self.client.reconnect_delay_set(min_delay=1, max_delay=2)
         self.client.on_connect = lambda c, _u, _f, _rc, _p: c.subscribe(topic, qos=1)
         self.client.on_subscribe = lambda _c, _u, _m, _rc, _p: self._ready.set()
@@ -228,3 +234,39 @@ def test_device_transport_writes_a_serial_device_raw() -> None:
 def test_device_that_does_not_exist_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(TransportError, match="no-such-tty"):
         device_transport("W-001", tmp_path / "no-such-dir" / "no-such-tty")
+
+
+def test_per_terminal_connections_use_each_terminals_credentials(tmp_path: Path) -> None:
+    sim = Simulator(site(), seed=38, start_ms=T0_MS, n_terminals=3)
+    sent = list(sim.messages(T0_MS + 5_000))
+    ids = sorted({m.terminal for m in sent})
+    passwords = {t: f"pw-{t}-{i}" for i, t in enumerate(ids)}
+    with Broker(tmp_path / "broker", users={**passwords, "reader": "r"}) as broker:
+        sub = _Subscriber(broker, "park/+/nmea", user=("reader", "r"))
+        options = MqttOptions(broker.host, broker.port, "park", connect_timeout_s=5.0)
+        transport = PerTerminalMqtt(options, Format.NMEA, passwords, ids)
+        for m in sent:
+            transport.send(m)
+        transport.close()
+        sub.wait_for(len(sent))
+        sub.close()
+        assert sorted(sub.got) == sorted((f"park/{m.terminal}/nmea", m.payload, 1) for m in sent)
+        wrong = {**passwords, ids[1]: "not-it"}
+        with pytest.raises(TransportError, match=f"refused {ids[1]}"):
+            PerTerminalMqtt(options, Format.NMEA, wrong, ids)
+        with pytest.raises(TransportError, match="no password"):
+            PerTerminalMqtt(options, Format.NMEA, {ids[0]: "x"}, ids)
+
+
+def test_password_files_are_read_and_bad_lines_named(tmp_path: Path) -> None:
+    good = tmp_path / "passwords"
+    good.write_text("# terminal:password\nW-001:s3cret:with:colons\n\nV-002:x\n")
+    assert read_passwords(good) == {"W-001": "s3cret:with:colons", "V-002": "x"}
+    bad = tmp_path / "bad"
+    bad.write_text("W-001:a\nW-002\n")
+    with pytest.raises(PasswordFileError, match="bad line 2"):
+        read_passwords(bad)
+    twice = tmp_path / "twice"
+    twice.write_text("W-001:a\nW-001:b\n")
+    with pytest.raises(PasswordFileError, match="line 2: terminal 'W-001' given twice"):
+        read_passwords(twice)
