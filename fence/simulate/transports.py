@@ -211,8 +211,13 @@ class PerTerminalMqtt:
 
 
 class _ByteSink(Protocol):
-    def write(self, data: bytes) -> None: ...
-    def close(self) -> None: ...
+    """One terminal's byte stream (pty, device or TCP port)."""
+
+    def write(self, data: bytes) -> None:
+        """Carry these bytes."""
+
+    def close(self) -> None:
+        """Release the stream."""
 
 
 class PtyEnd:
