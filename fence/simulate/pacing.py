@@ -7,6 +7,7 @@ Message ``t_ms`` is simulated GNSS time; the loop sends each message when
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -35,15 +36,21 @@ def publish(
     stop: threading.Event | None = None,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> RunStats:
-    """Send every message at its paced wall time; returns early when ``stop`` is set."""
+    """Send every message at its paced wall time; returns early when ``stop`` is set.
+
+    The wall clock starts when the first message is ready (building thousands of
+    terminals' plans takes a few seconds and must not count as lag).
+    """
     if speed is not None and speed <= 0:
         raise ValueError(f"speed must be > 0 (or None for as fast as possible), got {speed}")
     stop = stop if stop is not None else threading.Event()
+    stream = iter(messages)
+    first = next(stream, None)
     began = monotonic()
     count = size = 0
     max_lag = 0.0
     last_ms = start_ms
-    for message in messages:
+    for message in itertools.chain([] if first is None else [first], stream):
         if stop.is_set():
             break
         if speed is not None:
