@@ -157,6 +157,8 @@ class Engine:
         self.workers: list[SinkWorker] = []
         self.http: HealthServer | None = None
         self._lock_fd: int | None = None
+        self.failure: str | None = None
+        """Why fixes are refused right now (shown by /healthz), None when all is well."""
         self.metrics.add_gauges(self._gauges)
 
     # -- start-up and recovery -----------------------------------------------------------
@@ -265,7 +267,13 @@ class Engine:
             if not self._accepting:
                 raise EngineError("engine is not accepting fixes (not started or stopping)")
             rx_ms = self._next_rx()
-            position = self.recorder.append(item, rx_ms)
+            try:
+                position = self.recorder.append(item, rx_ms)
+            except OSError as exc:  # disk full, read-only file system...
+                self.failure = f"recording failed: {exc}"
+                log.critical("%s; fixes are not accepted", self.failure)
+                raise EngineError(self.failure) from None
+            self.failure = None
             self._step(_FixInput(item, rx_ms, position))
         self.metrics.inc(m.FIXES_IN, source_name)
         if item.terminal not in self.site.terminals:
@@ -434,10 +442,11 @@ class Engine:
     def health(self) -> dict[str, object]:
         """A small health report (``/healthz``)."""
         pending = self.store.outbox_pending()
-        ok = self.alive
+        ok = self.alive and self.failure is None
         return {
             "status": "ok" if ok else "down",
             "run": self.run_id,
+            "failure": self.failure,
             "clock": self._view.clock_ms,
             "sinks": {
                 w.name: {"pending": pending.get(w.name, (0, None))[0], "last_error": w.last_error}

@@ -16,6 +16,7 @@ never acknowledged; ``repair_tail`` cuts it off before recovery reads the log.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
@@ -28,6 +29,8 @@ from pathlib import Path
 from gnss.fix import Fix
 from gnss.fixjson import FixLineError, fix_from_obj, fix_to_obj
 from gnss.instant import InstantError, format_instant, parse_instant, to_datetime
+
+log = logging.getLogger("fence.runtime.tracks")
 
 TRACK_NAME = re.compile(r"^track-\d{8}T\d{6}Z\.jsonl$")
 
@@ -243,15 +246,22 @@ class TrackRecorder:
         """Apply the ``interval`` policy (called from the runtime's tick thread)."""
         if self.fsync is FsyncPolicy.INTERVAL and now_ms - self._synced_ms >= self.fsync_interval_ms:
             self._synced_ms = now_ms
-            self.sync()
+            try:
+                self.sync()
+            except OSError as exc:
+                log.error("recording: fsync failed: %s (tried again at the next interval)", exc)
 
     def _close(self) -> None:
         if self._fd is not None:
-            if self.fsync is not FsyncPolicy.NEVER:
-                os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = None
-            self._dirty = False
+            try:
+                if self.fsync is not FsyncPolicy.NEVER:
+                    os.fsync(self._fd)
+            except OSError as exc:
+                log.error("recording: fsync of %s failed on close: %s", self._name, exc)
+            finally:
+                os.close(self._fd)
+                self._fd = None
+                self._dirty = False
 
     def close(self) -> None:
         """Sync and close the current file."""
@@ -267,21 +277,32 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def repair_tail(directory: Path) -> int:
-    """Cut a torn last line off the newest track file; return the bytes removed."""
-    files = track_files(directory)
+def repair_tail(directory: Path, chunk_bytes: int = 64 * 1024) -> int:
+    """Cut a torn last line off the newest track file; return the bytes removed.
+
+    Reads the file backwards from its end in chunks until the last newline."""
+    files = [p for p in track_files(directory) if p.is_file()]
     if not files:
         return 0
     last = files[-1]
-    data = last.read_bytes()
-    keep = data.rfind(b"\n") + 1
-    if keep == len(data):
-        return 0
     with open(last, "r+b") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        end = size
+        keep = 0
+        while end > 0:
+            start = max(0, end - chunk_bytes)
+            handle.seek(start)
+            newline = handle.read(end - start).rfind(b"\n")
+            if newline >= 0:
+                keep = start + newline + 1
+                break
+            end = start
+        if keep == size:
+            return 0
         handle.truncate(keep)
         handle.flush()
         os.fsync(handle.fileno())
-    return len(data) - keep
+    return size - keep
 
 
 def parse_track_line(line: bytes, where: str) -> tuple[Fix, int]:

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from fence.runtime.engine import Engine, EngineError
+from fence.runtime.metrics import FIXES_IN
+from fence.runtime.tracks import track_name
 from fence.store import EventStore
 from tests.live.support import (
     DrivenClock,
@@ -52,3 +54,20 @@ def test_a_second_engine_on_the_same_state_is_refused(tmp_path: Path) -> None:
     again = Engine(site, cfg)  # free again once the first one stopped
     again.start()
     again.stop()
+
+
+def test_a_full_disk_refuses_fixes_and_shows_in_health(tmp_path: Path) -> None:
+    site, cfg = load(example_site(tmp_path))
+    fix = example_fixes(limit=1)[0]
+    clock = DrivenClock(fix.t_ms)
+    engine = Engine(site, cfg, clock_ms=clock)
+    engine.start()
+    (cfg.tracks.dir / track_name(fix.t_ms)).symlink_to("/dev/full")  # writes fail: ENOSPC
+    try:
+        with pytest.raises(EngineError, match="recording failed"):
+            engine.deliver(fix)
+        health = engine.health()
+        assert health["status"] == "down" and "recording failed" in str(health["failure"])
+        assert engine.metrics.total(FIXES_IN) == 0  # not acknowledged, not counted
+    finally:
+        engine.stop()

@@ -92,3 +92,18 @@ def test_torn_tail_is_cut_and_appending_resumes(tmp_path: Path) -> None:
     rec.close()
     assert position == TrackPosition(last.name, os.path.getsize(last))
     assert [r.fix for r in read_recording(tmp_path)] == [_fix(i) for i in range(4)]
+
+
+def test_repair_tail_reads_backwards_across_chunks(tmp_path: Path) -> None:
+    rec = TrackRecorder(tmp_path)
+    rec.append(_fix(0), T0)
+    rec.close()
+    last = track_files(tmp_path)[-1]
+    good = last.stat().st_size
+    with open(last, "ab") as handle:
+        handle.write(b"x" * 300)  # a long torn line, longer than the chunk below
+    assert repair_tail(tmp_path, chunk_bytes=64) == 300
+    assert last.stat().st_size == good
+    last.write_bytes(b"no newline at all")
+    assert repair_tail(tmp_path, chunk_bytes=4) == len(b"no newline at all")
+    assert last.read_bytes() == b""
