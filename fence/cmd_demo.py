@@ -127,6 +127,7 @@ class AlertPrinter:
         self._lock = threading.Lock()
 
     def __call__(self, records: Sequence[EventRecord]) -> None:
+        """Print new events (the engine's ``on_events`` callback)."""
         with self._lock:
             for rec in records:
                 self.counts[(rec.type.value, rec.state.value)] += 1
