@@ -70,6 +70,22 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"expected a TCP port 0-65535, got {text!r}")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}")
+    return value
+
+
 def _host_port(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -92,7 +108,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--start", type=_instant, metavar="INSTANT",
                    help="simulated start instant (default: now, to the second)")
-    p.add_argument("--duration-s", type=float, metavar="D",
+    p.add_argument("--duration-s", type=_seconds, metavar="D",
                    help="simulated seconds to run (default: endless; with --scenario, "
                    "the scenario's length)")
     p.add_argument("--speed", type=_speed, default=1.0, metavar="X",
@@ -121,7 +137,7 @@ def register(subparsers: Any) -> None:
                     help="publish to fence/<site>/<terminal>/nmea (or /fix) at QoS 1")
     to.add_argument("--pty", action="store_true",
                     help="one pseudo terminal per terminal; the slave paths are printed")
-    to.add_argument("--tcp-listen", type=int, metavar="PORT",
+    to.add_argument("--tcp-listen", type=_port, metavar="PORT",
                     help="a gateway: terminal i on TCP port PORT+i (0: free ports)")
     to.add_argument("--device", type=Path, metavar="PATH",
                     help="write one terminal's NMEA to an existing serial device")

@@ -233,6 +233,14 @@ class _Actor:
                                  part.role.profile, step_ms)
 
 
+def check_timing(start_ms: int, step_ms: int) -> None:
+    """Refuse a start or step that NMEA's centisecond times cannot carry."""
+    if step_ms <= 0 or step_ms % 10:
+        raise ValueError(f"step must be a positive multiple of 10 ms, got {step_ms}")
+    if start_ms < 0 or start_ms % 10:
+        raise ValueError(f"start must be a non-negative multiple of 10 ms, got {start_ms}")
+
+
 class Model:
     """Samples of every terminal, epoch by epoch, in time order."""
 
@@ -244,10 +252,7 @@ class Model:
         """``only`` keeps just these terminals; the others are not computed at all (each
         terminal has its own random streams, and stagger offsets are counted over the
         whole cast, so the kept terminals' samples do not change)."""
-        if step_ms <= 0 or step_ms % 10:
-            raise ValueError(f"step must be a positive multiple of 10 ms, got {step_ms}")
-        if start_ms < 0 or start_ms % 10:
-            raise ValueError(f"start must be a non-negative multiple of 10 ms, got {start_ms}")
+        check_timing(start_ms, step_ms)
         if not parts:
             raise ValueError("the model needs at least one terminal")
         ids = [p.role.terminal.id for p in parts]

@@ -21,6 +21,7 @@ from fence.simulate.model import (
     Sample,
     SiteLayout,
     cast_terminals,
+    check_timing,
     default_part,
     terminal_rng,
 )
@@ -58,6 +59,7 @@ class Simulator:
         stagger: bool = False,
         scenario: Scenario | None = None,
     ) -> None:
+        check_timing(start_ms, step_ms)
         self.site = site
         self.seed = seed
         self.start_ms = start_ms

@@ -287,6 +287,9 @@ class TcpGatewayPort:
     """A TCP listening port that sends one terminal's bytes to every connected client."""
 
     def __init__(self, host: str, port: int) -> None:
+        if not 0 <= port < 65536:
+            raise TransportError(f"tcp {host}:{port}: not a TCP port (too many terminals "
+                                 "for consecutive ports from the first one?)")
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

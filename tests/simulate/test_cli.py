@@ -71,6 +71,16 @@ def test_bad_input_is_refused_with_a_reason(tmp_path: Path, capsys: pytest.Captu
     with pytest.raises(SystemExit):
         main(["simulate", "--config", str(S11), "--mqtt", "localhost"])
     assert "HOST:PORT" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["simulate", "--config", str(S11), "--duration-s", "-5"])
+    assert "seconds > 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["simulate", "--config", str(S11), "--tcp-listen", "70000"])
+    assert "0-65535" in capsys.readouterr().err
+    assert main(["simulate", "--config", str(S11), "--tcp-listen", "65530"]) == 2
+    assert "not a TCP port" in capsys.readouterr().err
+    assert main(["simulate", "--config", str(S11), "--step-ms", "15", "--out", "-"]) == 2
+    assert "multiple of 10 ms" in capsys.readouterr().err
 
 
 def test_sigterm_ends_an_endless_real_time_run_cleanly(tmp_path: Path) -> None:
