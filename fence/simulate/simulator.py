@@ -1,7 +1,7 @@
 """The simulator's Python API: messages of N terminals in time order, without a clock.
 
     sim = Simulator(site, seed=7, start_ms=t0)               # free-running terminals
-    sim = Simulator(site, seed=7, start_ms=t0, scenario="all-events")
+    sim = Simulator(site, seed=7, start_ms=t0, scenario=Scenario.ALL_EVENTS)
     for msg in sim.messages(until_ms=t0 + 60_000):
         msg.terminal, msg.payload, msg.t_ms                    # one epoch of one terminal
 
