@@ -25,6 +25,8 @@ class FixVerdict(Enum):
     QUALITY_NOT_ACCEPTED = "quality_not_accepted"
     JUMP_REJECTED = "jump_rejected"
 
+    __hash__ = object.__hash__  # members are singletons; Enum's hash is a Python call
+
     @property
     def accepted(self) -> bool:
         """True when the fix becomes the terminal's position."""

@@ -27,6 +27,9 @@ class TimerKind(IntEnum):
     UNDER_HOLD = 6
     GRACE = 7
 
+    # Timer keys are hashed on every fix; Enum's own hash is a Python-level call.
+    __hash__ = int.__hash__
+
 
 TimerKey = tuple[TimerKind, str, str]  # (kind, terminal id or "", zone id or "")
 _Entry = tuple[int, int, int, TimerKey]  # (deadline, kind, arming order, key)

@@ -22,6 +22,8 @@ class TerminalKind(Enum):
     PERSON = "person"
     VEHICLE = "vehicle"
 
+    __hash__ = object.__hash__  # members are singletons; Enum's hash is a Python call
+
 
 class Access(Enum):
     """Who may be inside a zone."""
