@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 _ISO = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?"
-    r"(Z|z|[+-]\d{2}:?\d{2})$"
+    r"(Z|z|[+-]\d{2}:?\d{2})$",
+    re.ASCII,
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -21,11 +22,31 @@ class InstantError(ValueError):
     """A text that is not a UTC instant with ``Z`` or an offset."""
 
 
+_MINUTES: dict[str, int] = {}  # "YYYY-MM-DDThh:mm" -> epoch ms, filled by the full parser
+_MINUTES_MAX = 4096
+
+
 def parse_instant(text: str) -> int:
     """Parse an ISO 8601 instant carrying ``Z`` or an offset into epoch ms.
 
-    Digits beyond the millisecond are truncated (never rounded).
+    Digits beyond the millisecond are truncated (never rounded). The contract's own
+    form (``2026-11-28T08:00:01.000Z``) takes a fast path through a cache of minutes
+    already parsed in full; anything else takes the full parser.
     """
+    if len(text) == 24 and text[23] == "Z" and text[19] == "." and text[16] == ":" and text.isascii():
+        base_ms = _MINUTES.get(text[:16])
+        sec, ms = text[17:19], text[20:23]
+        if base_ms is not None and sec.isdigit() and ms.isdigit() and sec < "60":
+            return base_ms + int(sec) * 1000 + int(ms)
+    t_ms = _parse_full(text)
+    if len(text) == 24 and text[23] == "Z" and text[16] == ":":
+        if len(_MINUTES) >= _MINUTES_MAX:
+            _MINUTES.clear()
+        _MINUTES[text[:16]] = t_ms - int(text[17:19]) * 1000 - int(text[20:23])
+    return t_ms
+
+
+def _parse_full(text: str) -> int:
     m = _ISO.match(text)
     if m is None:
         raise InstantError(f"not an ISO 8601 instant with Z or offset: {text!r}")
