@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import serial
 
 from fence.cli import main
 from fence.simulate.simulator import Simulator
 from fence.simulate.wire import NO_FAULTS, Format
+from gnss.decoder import decode_bytes
+from gnss.fix import Fix
 from gnss.fixjson import parse_fix_line
 from gnss.instant import format_instant
 from tests.simulate.sites import S11, T0_MS, site
@@ -114,3 +118,51 @@ def test_shards_split_the_terminals_between_processes(tmp_path: Path) -> None:
     terminals = [{parse_fix_line(line).terminal for line in lines} for lines in shards]
     assert all(terminals) and not (terminals[0] & terminals[1] or terminals[1] & terminals[2])
     assert sorted(line for lines in shards for line in lines) == sorted(whole.read_text().splitlines())
+
+
+def _spawn(*argv: str) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.Popen([sys.executable, "-m", "fence.cli", "simulate", *argv],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO)
+
+
+def test_pty_mode_prints_a_device_per_terminal_that_pyserial_reads() -> None:
+    proc = _spawn("--config", str(S11), "--pty", "--only", "W-001,W-002", "--duration-s", "6",
+                  "--no-faults")
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline().decode().split() for _ in range(2)]
+    assert [terminal for terminal, _ in lines] == ["W-001", "W-002"]
+    ports = {t: serial.Serial(path, timeout=0.2) for t, path in lines}
+    data = {t: b"" for t in ports}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(d.count(b"GGA") >= 2 for d in data.values()):
+        for t, port in ports.items():
+            data[t] += port.read(4096)
+    for port in ports.values():
+        port.close()
+    proc.terminate()
+    proc.communicate(timeout=10)
+    for t, d in data.items():
+        fixes = [f for f in decode_bytes(t, d) if isinstance(f, Fix)]
+        assert len(fixes) >= 2 and {f.terminal for f in fixes} == {t}
+
+
+def test_tcp_mode_serves_each_terminal_on_its_printed_port() -> None:
+    proc = _spawn("--config", str(S11), "--tcp-listen", "0", "--only", "V-001",
+                  "--duration-s", "6", "--no-faults")
+    assert proc.stdout is not None
+    terminal, url = proc.stdout.readline().decode().split()
+    host, port = url.removeprefix("tcp://").rsplit(":", 1)
+    conn = socket.create_connection((host, int(port)), timeout=5)
+    data = b""
+    deadline = time.monotonic() + 10
+    while data.count(b"GGA") < 2 and time.monotonic() < deadline:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    conn.close()
+    proc.terminate()
+    proc.communicate(timeout=10)
+    fixes = [f for f in decode_bytes(terminal, data) if isinstance(f, Fix)]
+    assert terminal == "V-001" and len(fixes) >= 1
