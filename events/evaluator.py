@@ -49,14 +49,18 @@ class Evaluator:
         self.occupancy = OccupancyFamily(site.zones, site.timezone, offline_after_ms)
 
     # --- public API -----------------------------------------------------------------
-    def feed(self, fix: Fix) -> list[Event]:
-        """One input step for ``fix``; timers due at or before its time fire first."""
+    def feed(self, fix: Fix, position_m: tuple[float, float] | None = None) -> list[Event]:
+        """One input step for ``fix``; timers due at or before its time fire first.
+
+        ``position_m`` is the fix projected into the site's metric CRS, when the caller
+        projected a batch at once (``ZoneIndex.project_many``); otherwise it is projected here.
+        """
         out: list[Event] = []
         clock_ms = self.clock_ms
         t_ms = fix.t_ms if clock_ms is None or fix.t_ms > clock_ms else clock_ms
         self._fire_timers_until(t_ms, out)
         step = self._begin(t_ms)
-        self._apply_fix(fix, step)
+        self._apply_fix(fix, step, position_m)
         self._finish(step, out)
         return out
 
@@ -157,25 +161,27 @@ class Evaluator:
         self.terminals[terminal_id] = ts
         return ts, True
 
-    def _apply_fix(self, fix: Fix, step: Step) -> None:
+    def _apply_fix(self, fix: Fix, step: Step, position_m: tuple[float, float] | None) -> None:
         ts = self.terminals.get(fix.terminal)
         first = ts is None
         if ts is None:
             ts, first = self._terminal_state(fix.terminal)
         if self.offline.on_heard(ts, fix.t_ms, first, step):
             self.occupancy.on_online_change(ts, ts.zones)
-        verdict = self._check(ts, fix)
+        verdict = self._check(ts, fix, position_m)
         self.verdicts[verdict] += 1
         if verdict.accepted:
             self._accepted(ts, fix, step)
 
-    def _check(self, ts: TerminalState, fix: Fix) -> FixVerdict:
+    def _check(self, ts: TerminalState, fix: Fix, position_m: tuple[float, float] | None) -> FixVerdict:
         defaults = self.site.defaults
         verdict = fixfilter.check_order(ts, fix) or fixfilter.check_quality(fix, defaults)
         if verdict is not None:
             return verdict
-        assert fix.lat is not None and fix.lon is not None
-        x_m, y_m = self.index.project(fix.lon, fix.lat)
+        if position_m is None:
+            assert fix.lat is not None and fix.lon is not None
+            position_m = self.index.project(fix.lon, fix.lat)
+        x_m, y_m = position_m
         verdict = fixfilter.check_jump(ts, fix, x_m, y_m, defaults)
         if verdict is FixVerdict.JUMP_REJECTED:
             return verdict
