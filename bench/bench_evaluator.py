@@ -4,12 +4,15 @@ Prints fixes/s through the evaluator, fixes/s of a loop that only projects and l
 membership (the geometry floor), their ratio, and memory per terminal. Run:
 
     .venv/bin/python bench/bench_evaluator.py [--config fence.toml] [--terminals 10000] [--seconds 20]
+    .venv/bin/python bench/bench_evaluator.py --zones 1000   # the demo's defaults, N generated zones
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
+import sys
 import math
 import random
 import time
@@ -86,6 +89,23 @@ def memory_per_terminal(site: Site, index: ZoneIndex, fixes: list[Fix], n: int) 
     return size / n
 
 
+def generated_site(base: Site, n: int) -> Site:
+    """The base site's defaults and terminals with ``n`` generated zones of realistic shapes
+    (bench_zones.make_zones); every 5th has a dwell limit, every 7th an occupancy limit."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_zones import CRS, make_zones
+
+    zones = tuple(
+        dataclasses.replace(
+            z,
+            max_dwell_s=600.0 if k % 5 == 0 else None,
+            max_occupancy=5 if k % 7 == 0 else None,
+        )
+        for k, z in enumerate(make_zones(n, seed=3))
+    )
+    return dataclasses.replace(base, name=f"{n} generated zones", zones=zones, crs=CRS)
+
+
 def main() -> None:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -93,8 +113,11 @@ def main() -> None:
     parser.add_argument("--terminals", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--zones", type=int, default=0, help="use N generated zones instead")
     args = parser.parse_args()
     site = load_site(args.config)
+    if args.zones:
+        site = generated_site(site, args.zones)
     index = ZoneIndex.build(site)
     fixes = walkers(site, args.terminals, args.seconds, args.seed)
     n = len(fixes)
