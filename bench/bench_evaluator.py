@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gc
-import sys
 import math
 import random
+import sys
 import time
 import tracemalloc
 from pathlib import Path
