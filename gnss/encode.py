@@ -19,6 +19,7 @@ KNOTS_PER_MPS = 3600.0 / 1852.0
 KMH_PER_MPS = 3.6
 _TALKER = re.compile(r"[A-Z]{2}\Z")
 _TYPE = re.compile(r"[A-Z]{3}\Z")
+_RESERVED = re.compile(r"[$*,\r\n!]|[^\x00-\x7f]")
 
 # GGA quality -> RMC/GNS/GLL/VTG mode indicator (NMEA 2.3+), as receivers write it.
 MODE_BY_QUALITY: dict[int, str] = {
@@ -40,9 +41,11 @@ class EncodeError(ValueError):
 
 def checksum(body: str) -> str:
     """The two upper-case hex digits of the XOR of ``body`` (text between ``$`` and ``*``)."""
-    value = 0
-    for byte in body.encode("ascii"):
-        value ^= byte
+    data = body.encode("ascii")
+    value, width = int.from_bytes(data, "little"), len(data)
+    while width > 1:  # fold the byte string onto itself: XOR of its halves, same XOR
+        width = (width + 1) // 2
+        value = (value >> (8 * width)) ^ (value & ((1 << (8 * width)) - 1))
     return f"{value:02X}"
 
 
@@ -53,7 +56,7 @@ def sentence(talker: str, kind: str, fields: Sequence[str]) -> str:
     if not _TYPE.match(kind):
         raise EncodeError(f"sentence type must be three upper-case letters, got {kind!r}")
     for field in fields:
-        if any(ch in field for ch in "$*,\r\n!") or not field.isascii():
+        if _RESERVED.search(field):
             raise EncodeError(f"field {field!r} contains a reserved character")
     body = ",".join([talker + kind, *fields])
     return f"${body}*{checksum(body)}\r\n"
