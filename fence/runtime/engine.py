@@ -67,6 +67,9 @@ Deliver = Callable[[SourceItem], None]
 EventsCallback = Callable[[Sequence[EventRecord]], None]
 
 
+SINK_DRAIN_S = 1.0
+"""How long a stopping engine waits for its sinks to deliver what is queued."""
+
 VIEW_EVERY_S = 0.25
 """How often the operators' view is refreshed while fixes flow and someone (the console)
 reads it; otherwise it is refreshed once per tick."""
@@ -103,7 +106,13 @@ class EngineError(RuntimeError):
 
 
 class Engine:
-    """One live engine over one site. ``start()``, then sources deliver; ``stop()`` ends it."""
+    """One live engine over one site. ``start()``, then sources deliver; ``stop()`` ends it.
+
+    Two injectable clocks: ``clock_ms`` is the event clock (arrival times, ticks: what
+    the evaluator sees); ``ops_clock_ms`` times the operations around it (when an event
+    was stored or queued, sink retries and lag). Both are the wall clock in production;
+    tests drive the first, the demo scales it.
+    """
 
     def __init__(
         self,
@@ -112,6 +121,7 @@ class Engine:
         *,
         sources: Sequence[Source] = (),
         clock_ms: ClockMs = wall_clock_ms,
+        ops_clock_ms: ClockMs = wall_clock_ms,
         on_events: EventsCallback | None = None,
         index: ZoneIndex | None = None,
     ) -> None:
@@ -119,6 +129,7 @@ class Engine:
         self.cfg = cfg
         self.sources = list(sources)
         self.clock_ms = clock_ms
+        self.ops_clock_ms = ops_clock_ms
         self.on_events = on_events
         self.index = index if index is not None else ZoneIndex.build(site)
         self.metrics = m.Metrics()
@@ -242,7 +253,8 @@ class Engine:
             deliverer = WebhookDeliverer(out.name, out.url, out.headers, out.timeout_s)
         else:
             deliverer = JsonlDeliverer(out.name, out.path)
-        return SinkWorker(deliverer, self.cfg.store_path, out.backoff, self.metrics, self.clock_ms)
+        return SinkWorker(deliverer, self.cfg.store_path, out.backoff, self.metrics,
+                          self.ops_clock_ms)
 
     def _open_alarm_objs(self) -> list[dict[str, object]]:
         return [event.record.obj() for event in self.store.open_alarms()]
@@ -364,7 +376,7 @@ class Engine:
         if not events:
             return
         records = self._records(events)
-        new = self.store.add(records, [out.name for out in self.cfg.outputs], self.clock_ms())
+        new = self.store.add(records, [out.name for out in self.cfg.outputs], self.ops_clock_ms())
         if len(new) < len(records):
             self.metrics.inc(m.EVENTS_DEDUPED, by=len(records) - len(new))
         if not new:
@@ -425,7 +437,7 @@ class Engine:
 
     def _gauges(self) -> str:
         pending = self.store.outbox_pending()
-        now_ms = self.clock_ms()
+        now_ms = self.ops_clock_ms()
         lag = {
             w.name: (now_ms - oldest) / 1000 if (oldest := pending.get(w.name, (0, None))[1]) else 0.0
             for w in self.workers
@@ -453,6 +465,17 @@ class Engine:
                 for w in self.workers
             },
         }
+
+    def _drain_sinks(self, timeout_s: float) -> None:
+        """Give the sinks a moment to deliver what is queued (what is left stays queued)."""
+        if not self.workers:
+            return
+        for worker in self.workers:
+            worker.wake()
+        deadline = time.monotonic() + timeout_s
+        names = {w.name for w in self.workers}
+        while names & set(self.store.outbox_pending()) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     @property
     def alive(self) -> bool:
@@ -482,6 +505,7 @@ class Engine:
             self._snap_thread.join()
         self._save_snapshot()
         self.recorder.close()
+        self._drain_sinks(SINK_DRAIN_S)
         for worker in self.workers:
             worker.stop()
         if self.http is not None:
