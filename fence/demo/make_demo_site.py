@@ -124,7 +124,7 @@ ZONES = [
     zone("LOADING-RACK", "Tanker loading rack", box(0, -220, 80, -190), count_kinds=["vehicle"], max_occupancy=4, hold_s=120, max_dwell_s=3600),
     zone("HAZMAT-PARK", "Hazmat vehicle parking", box(150, -300, 250, -250), count_kinds=["vehicle"], max_occupancy=12, hold_s=60, max_dwell_s=14400),
     zone("TRUCK-WAIT", "Truck waiting area", box(300, -300, 420, -240), count_kinds=["vehicle"], max_occupancy=20, hold_s=300, max_dwell_s=10800),
-    zone("GATE-S-IN", "South truck gate, inbound lane", box(480, -280, 515, -276), count_kinds=["vehicle"], max_occupancy=2, hold_s=120, margin_m=0.5),
+    zone("GATE-S-IN", "South truck gate, inbound lane", box(480, -280, 515, -276), count_kinds=["vehicle"], max_occupancy=2, hold_s=120, max_dwell_s=180, margin_m=0.5),
     zone("GATE-S-OUT", "South truck gate, outbound lane", box(480, -290, 515, -286), count_kinds=["vehicle"], max_occupancy=2, hold_s=120, margin_m=0.5),
     zone("RAIL-SIDING", "Rail siding", box(-600, -400, -200, -388), access="restricted", permits=[{"roles": ["operator", "driver"]}], margin_m=1.5),
     # maintenance, safety
