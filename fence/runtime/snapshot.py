@@ -49,8 +49,9 @@ def save_snapshot(path: Path, snap: EngineSnapshot) -> None:
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
+    text = json.dumps(obj, separators=(",", ":"))  # the C encoder: json.dump is pure Python
     with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(obj, handle, separators=(",", ":"))
+        handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
