@@ -154,6 +154,22 @@ def publisher(host: str, port: int, prefix: str, n: int, duration_s: float, plan
     out.send({"sent": sent, "lag_max_s": lag_max, "step_ins": step_ins})
 
 
+def subscriber(host: str, port: int, topic: str, stop: Any, out: Any) -> None:
+    """Child process: receive the engine's events (the alert side of the latency)."""
+    received: list[tuple[dict[str, Any], float]] = []
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-sub", clean_session=True)
+    client.on_message = lambda _c, _u, msg: received.append((json.loads(msg.payload), time.time()))
+    client.connect(host, port)
+    client.subscribe(topic, qos=1)
+    client.loop_start()
+    time.sleep(0.5)
+    out.send("subscribed")
+    stop.wait()
+    time.sleep(0.5)
+    client.loop_stop()
+    out.send(received)
+
+
 def rss_mb() -> float:
     """This process's resident memory in MB."""
     with open("/proc/self/status") as handle:
@@ -187,11 +203,14 @@ def baseline_rate(site: Site, plan: Plan, n: int, seconds: int = 3) -> float:
 def production_broker(workdir: Path) -> Broker:
     """The test broker with a production save policy: the test fixture saves its database
     after every change (so QoS 1 sessions survive a SIGKILL), which caps a subscriber at a
-    few hundred messages per second; a park's broker saves every 30 s (docs/deploy.md)."""
+    few hundred messages per second; a park's broker saves every 30 s and sends small
+    packets at once (``set_tcp_nodelay``: no 40 ms Nagle/delayed-ACK stall on an alert),
+    as in docs/deploy.md."""
     broker = Broker(workdir)
     text = broker.config_path.read_text()
     text = text.replace("autosave_interval 1\n", "autosave_interval 30\n")
-    broker.config_path.write_text(text.replace("autosave_on_changes true\n", ""))
+    text = text.replace("autosave_on_changes true\n", "")
+    broker.config_path.write_text(text + "set_tcp_nodelay true\n")
     broker.start()
     return broker
 
@@ -230,12 +249,13 @@ def main() -> int:
     stored: list[tuple[dict[str, Any], float]] = []
     engine = Engine(site, cfg, sources=build_sources(site, cfg),
                     on_events=lambda recs: stored.extend((r.obj(), time.time()) for r in recs))
-    received: list[tuple[dict[str, Any], float]] = []
-    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-sub", clean_session=True)
-    sub.on_message = lambda _c, _u, msg: received.append((json.loads(msg.payload), time.time()))
-    sub.connect(broker.host, broker.port)
-    sub.subscribe(f"{TOPIC_ROOT}/{slug}/events/trespass", qos=1)
-    sub.loop_start()
+    sub_parent, sub_child = mp.Pipe()
+    sub_stop = mp.Event()
+    sub_proc = mp.Process(target=subscriber, args=(broker.host, broker.port,
+                                                   f"{TOPIC_ROOT}/{slug}/events/trespass",
+                                                   sub_stop, sub_child))
+    sub_proc.start()
+    sub_parent.recv()  # subscribed
     engine.start()
     base = baseline_rate(site, plan, min(args.terminals, 2000))
     parent, child = mp.Pipe()
@@ -258,7 +278,9 @@ def main() -> int:
     proc.join()
     time.sleep(1.0)
     engine.stop()
-    sub.loop_stop()
+    sub_stop.set()
+    received: list[tuple[dict[str, Any], float]] = sub_parent.recv()
+    sub_proc.join()
     broker.close()
     lat = latencies(report["step_ins"], received)
     assert report is not None

@@ -248,7 +248,8 @@ class Engine:
     def _worker(self, out: MqttOutput | WebhookOutput | JsonlOutput) -> SinkWorker:
         deliverer: Deliverer
         if isinstance(out, MqttOutput):
-            deliverer = MqttDeliverer(out, self.board, self._open_alarm_objs)
+            deliverer = MqttDeliverer(out, self.board, self._open_alarm_objs,
+                                      clock_ms=self.ops_clock_ms)
         elif isinstance(out, WebhookOutput):
             deliverer = WebhookDeliverer(out.name, out.url, out.headers, out.timeout_s)
         else:

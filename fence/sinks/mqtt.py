@@ -1,7 +1,8 @@
 """MQTT sink: events on ``<prefix>/events/<type>`` (QoS 1) and retained current state.
 
 Retained topics (QoS 1): ``<prefix>/state/occupancy/<zone>`` with
-``{"zone", "count", "t"}`` and ``<prefix>/state/alarms`` with the list of open alarms.
+``{"zone", "count", "t"}`` and ``<prefix>/state/alarms`` with the list of open alarms
+(at most every half second; always after the events that changed it).
 A row leaves the outbox only after the broker's PUBACK; a broker that is down or slow
 leaves it there for the next attempt (at-least-once: a consumer may see an event twice
 after a reconnect and can drop it by its ``id``).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import ssl
 import threading
 from collections.abc import Callable, Sequence
@@ -20,12 +22,16 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from fence.config import MqttOutput
+from fence.runtime.clock import ClockMs, wall_clock_ms
 from fence.sinks.state import StateBoard
 from fence.sinks.worker import Delivery
 from fence.store import OutboxItem
 from gnss.instant import format_instant
 
 log = logging.getLogger("fence.sinks.mqtt")
+
+ALARMS_EVERY_MS = 500
+"""The retained list of open alarms is republished at most this often (it can be long)."""
 
 
 def topic_level(text: str) -> str:
@@ -43,6 +49,7 @@ class MqttDeliverer:
         open_alarms: Callable[[], list[dict[str, Any]]] | None = None,
         *,
         ack_timeout_s: float = 10.0,
+        clock_ms: ClockMs = wall_clock_ms,
     ) -> None:
         self.name = cfg.name
         self.cfg = cfg
@@ -53,6 +60,8 @@ class MqttDeliverer:
         self._published_occupancy: dict[str, int] = {}
         self._occupancy_version = -1
         self._alarms_version = -1
+        self._alarms_at_ms = 0
+        self.clock_ms = clock_ms
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=cfg.client_id, clean_session=True
         )
@@ -76,6 +85,9 @@ class MqttDeliverer:
             log.warning("mqtt %s: connection refused: %s", self.name, rc)
             return
         log.info("mqtt %s: connected to %s:%d", self.name, self.cfg.host, self.cfg.port)
+        sock = self.client.socket()
+        if isinstance(sock, socket.socket):  # alerts are small packets: no Nagle delay
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._occupancy_version = -1  # republish retained state after every (re)connect
         self._alarms_version = -1
         self._published_occupancy = {}
@@ -136,7 +148,10 @@ class MqttDeliverer:
                 self._published_occupancy[zone] = count
             self._occupancy_version = version
         alarms_version = self.board.alarms_version
-        if alarms_version != self._alarms_version and self.open_alarms is not None:
+        now_ms = self.clock_ms()
+        if (alarms_version != self._alarms_version and self.open_alarms is not None
+                and abs(now_ms - self._alarms_at_ms) >= ALARMS_EVERY_MS):
+            self._alarms_at_ms = now_ms
             payload = json.dumps(self.open_alarms(), ensure_ascii=False)
             self.client.publish(f"{self.cfg.topic_prefix}/state/alarms", payload, qos=1, retain=True)
             self._alarms_version = alarms_version

@@ -38,7 +38,7 @@ class Deliverer(Protocol):
         ...
 
     def idle(self) -> None:
-        """Called once per round, before delivering (e.g. to publish retained state)."""
+        """Called once per round, after delivering (e.g. to publish retained state)."""
         ...
 
     def close(self) -> None:
@@ -103,11 +103,12 @@ class SinkWorker:
     def _round(self) -> float:
         """One attempt; returns how long to wait before the next one."""
         now = self.clock_ms()
-        self.deliverer.idle()
         items = self.store.outbox_due(self.name, now, self.batch)
         if not items:
+            self.deliverer.idle()
             return self.idle_s
         result = self.deliverer.deliver(items)
+        self.deliverer.idle()  # after the events: state updates never delay an alert
         delivered = items[: result.done]
         self.store.outbox_done(delivered)
         if delivered:
