@@ -28,6 +28,7 @@ from fence.cmd_run import load_config, setup_logging, start_console
 from fence.config import ConfigError, EngineConfig, JsonlOutput
 from fence.runtime.clock import ClockMs, wall_clock_ms
 from fence.runtime.engine import Engine
+from fence.runtime.metrics import DECODE_ERRORS, FIXES_IN
 from fence.runtime.simsource import SimulatorSource
 from fence.simulate.scenario import Scenario
 from fence.simulate.simulator import Simulator
@@ -59,7 +60,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--keep", action="store_true",
                         help="keep the store and recordings of the last run (default: start clean)")
     parser.add_argument("--no-console", action="store_true", help="do not start the console")
-    parser.add_argument("--log-level", default="WARNING",
+    parser.add_argument("--log-level", default="ERROR",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.set_defaults(func=run)
 
@@ -203,5 +204,10 @@ def run(args: argparse.Namespace) -> int:
     engine.stop()
     summary = ", ".join(f"{t} {s} {n}" for (t, s), n in sorted(printer.counts.items()))
     print(f"fence demo: done: {sum(printer.counts.values())} events ({summary or 'none'})")
+    errors = engine.metrics.by_label(DECODE_ERRORS)
+    fixes = engine.metrics.total(FIXES_IN)
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(errors.items()))
+    print(f"fence demo: {fixes} fixes; damaged input skipped and counted:"
+          f" {sum(errors.values())} ({kinds or 'none'})")
     print(f"fence demo: query them with: fence events --config {args.config} --format table")
     return 0

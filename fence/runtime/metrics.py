@@ -72,6 +72,11 @@ class Metrics:
         with self._lock:
             return sum(v for (name, _), v in self._counts.items() if name == spec.name)
 
+    def by_label(self, spec: CounterSpec) -> dict[str, int]:
+        """The values of a counter family per label value."""
+        with self._lock:
+            return {label: v for (name, label), v in self._counts.items() if name == spec.name}
+
     def observe_step(self, seconds: float) -> None:
         """Record one evaluator step's duration."""
         with self._lock:
