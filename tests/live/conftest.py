@@ -15,4 +15,5 @@ def hook_port() -> Iterator[int]:
     """A free port for a web hook receiver, with the receiver's record cleared."""
     HookHandler.received = []
     HookHandler.fail_first = 0
+    HookHandler.delay_s = 0.0
     yield free_port()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -12,9 +13,11 @@ class HookHandler(BaseHTTPRequestHandler):
 
     received: list[dict[str, object]] = []
     fail_first = 0
+    delay_s = 0.0  # a slow receiver
 
     def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
         body = self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(HookHandler.delay_s)
         if HookHandler.fail_first > 0:
             HookHandler.fail_first -= 1
             self.send_response(503)
