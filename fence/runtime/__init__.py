@@ -1,0 +1,1 @@
+"""The live engine's runtime: clock, track recording, snapshots, metrics, the engine."""
