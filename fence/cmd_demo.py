@@ -51,9 +51,10 @@ def register(subparsers: Any) -> None:
                              " or 120 with --free)")
     parser.add_argument("--terminals", type=int, default=None,
                         help="number of simulated terminals (default: the site's terminals)")
-    parser.add_argument("--speed", type=float, default=10.0,
-                        help="simulated seconds per wall second (default 10: the scripted"
-                             " scenario of the demo site takes about three minutes; 1 is real time)")
+    parser.add_argument("--speed", type=float, default=2.0,
+                        help="simulated seconds per wall second (default 2: the scripted"
+                             " scenario of the demo site, about 6 simulated minutes, plays in"
+                             " about 3; 1 is real time)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--free", action="store_true",
                         help="free-roaming terminals instead of the all-events script")
