@@ -100,8 +100,8 @@ class Evaluator:
         return evaluator
 
     # --- steps ------------------------------------------------------------------------
-    def _begin(self, t_ms: int) -> Step:
-        step = Step(t_ms, self.timers)
+    def _begin(self, t_ms: int, timers_due: bool = False) -> Step:
+        step = Step(t_ms, self.timers, timers_due)
         self.clock_ms = t_ms
         if self.first_step_ms is None:
             self.first_step_ms = t_ms
@@ -111,12 +111,16 @@ class Evaluator:
     def _fire_timers_until(self, t_ms: int, out: list[Event]) -> None:
         """One step per distinct deadline <= t_ms, in deadline order."""
         while (deadline_ms := self.timers.next_deadline()) is not None and deadline_ms <= t_ms:
-            step = self._begin(deadline_ms)
+            step = self._begin(deadline_ms, timers_due=True)
             self._finish(step, out)
 
     def _finish(self, step: Step, out: list[Event]) -> None:
-        """Fire the timers due in this step in kind order, evaluate occupancy, number events."""
-        while (key := self.timers.pop_due(step.t_ms)) is not None:
+        """Fire the timers due in this step in kind order, evaluate occupancy, number events.
+
+        Outside timer steps a timer can only be due if this step armed it at or before its
+        time (every other deadline is after the clock), which ``Step.arm`` records.
+        """
+        while step.timers_due and (key := self.timers.pop_due(step.t_ms)) is not None:
             self._fire(key, step)
         if self.occupancy.dirty:
             self.occupancy.evaluate(step)

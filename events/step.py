@@ -65,12 +65,13 @@ class RawEvent:
 class Step:
     """One step: its time, the events it emits and access to the timers."""
 
-    __slots__ = ("t_ms", "raw", "timers")
+    __slots__ = ("t_ms", "raw", "timers", "timers_due")
 
-    def __init__(self, t_ms: int, timers: TimerQueue) -> None:
+    def __init__(self, t_ms: int, timers: TimerQueue, timers_due: bool = False) -> None:
         self.t_ms = t_ms
         self.raw: list[RawEvent] = []
         self.timers = timers
+        self.timers_due = timers_due  # some timer is due within this step
 
     def emit(self, event: RawEvent) -> None:
         """Record an event of this step."""
@@ -79,6 +80,8 @@ class Step:
     def arm(self, kind: TimerKind, terminal: str, zone: str, deadline_ms: int) -> None:
         """Arm a timer (terminal and zone ids, ``""`` where not applicable)."""
         self.timers.arm((kind, terminal, zone), deadline_ms)
+        if deadline_ms <= self.t_ms:
+            self.timers_due = True
 
     def cancel(self, kind: TimerKind, terminal: str, zone: str) -> None:
         """Cancel a timer if armed."""
