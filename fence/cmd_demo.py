@@ -198,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
     engine.start()
     console = demo_console(site, cfg, engine)
     while not stop.is_set() and not source.join(0.2):
-        pass
+        continue  # join(0.2) waits; a signal sets stop
     time.sleep(min(1.5, 1.5 / args.speed))  # a last tick so timers due at the end fire
     if console is not None:
         console.close()

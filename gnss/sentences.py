@@ -245,6 +245,13 @@ def mode_quality(raw: bytes, name: str = "mode") -> int:
     return quality
 
 
+def status_quality(valid: bool, mode: bytes) -> int:
+    """The quality of an RMC or GLL: invalid for status V, else its FAA mode letter's, else single."""
+    if not valid:
+        return Quality.INVALID
+    return mode_quality(mode) if mode else Quality.SINGLE
+
+
 def rmc_date(raw: bytes) -> int | None:
     """``ddmmyy`` -> day number; years 80-99 are 19xx, 00-79 are 20xx (None when empty)."""
     if not raw:
@@ -289,13 +296,7 @@ def read_rmc(f: list[bytes]) -> Rmc:
     lat, lon = position(f, 2)
     knots = number(f[6], "speed")
     mode = f[11]
-    quality: int
-    if not valid:
-        quality = Quality.INVALID
-    elif mode:
-        quality = mode_quality(mode)
-    else:
-        quality = Quality.SINGLE
+    quality = status_quality(valid, mode)
     return Rmc(
         time_of_day(f[0]),
         valid,
@@ -346,13 +347,7 @@ def read_gll(f: list[bytes]) -> Gll:
         raise FieldError(f"GLL status {status!r} is not A/V")
     valid = status == b"A"
     mode = f[6]
-    quality: int
-    if not valid:
-        quality = Quality.INVALID
-    elif mode:
-        quality = mode_quality(mode)
-    else:
-        quality = Quality.SINGLE
+    quality = status_quality(valid, mode)
     return Gll(time_of_day(f[4]), valid, lat, lon, quality)
 
 
