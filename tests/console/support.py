@@ -166,15 +166,3 @@ class Client:
     def login(self, name: str, password: str) -> tuple[int, Any]:
         """Log in; keeps the cookie."""
         return self.post("/api/login", {"name": name, "password": password})
-
-
-def wait_for(predicate: Any, timeout_s: float = 5.0, step_s: float = 0.05) -> Any:
-    """Poll until ``predicate()`` is truthy; returns its value or raises AssertionError."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s} s")
-        time.sleep(step_s)

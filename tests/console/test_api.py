@@ -13,7 +13,8 @@ import pytest
 
 from fence.console.server import COOKIE
 from fence.store import EventStore
-from tests.console.support import OPERATOR, VIEWER, Client, Rig, fix, running_rig, wait_for
+from tests.console.support import OPERATOR, VIEWER, Client, Rig, fix, running_rig
+from tests.support.polling import wait_until
 
 GET_ENDPOINTS = [
     "/api/me", "/api/site", "/api/state", "/api/stream", "/api/alarms", "/api/alarms/history",
@@ -54,7 +55,7 @@ def trespass(rig: Rig, op: Client, terminal: str) -> dict[str, Any]:
         alarms = op.get("/api/alarms?type=trespass")[1]["alarms"]
         return next((a for a in alarms if a["terminal"] == terminal and a["zone"] == "TANK-1"), None)
 
-    alarm: dict[str, Any] = wait_for(found)
+    alarm: dict[str, Any] = wait_until(found)
     return alarm
 
 
@@ -204,7 +205,7 @@ def test_state_and_zone_counts_follow_fixes(op: Client, rig: Rig) -> None:
         doc = op.get("/api/zones/YARD")[1]
         return doc if doc["count"] == 1 and len(doc["inside"]) == 2 else None
 
-    doc = wait_for(yard)  # the vehicle is inside but not counted (count_kinds = person)
+    doc = wait_until(yard)  # the vehicle is inside but not counted (count_kinds = person)
     assert {i["id"] for i in doc["inside"]} == {"T-002", "V-101"}
     state = op.get("/api/state")[1]
     assert state["type"] == "snapshot"
@@ -221,7 +222,7 @@ def test_terminal_document(op: Client, rig: Rig) -> None:
     for i, x in enumerate((200, 205, 210)):  # the panel's track samples the live state
         t_fix = t - 12_000 + 6_000 * i
         rig.deliver(fix("T-001", x, 10, t_fix))
-        doc = wait_for(lambda t_fix=t_fix: (d := op.get("/api/terminals/T-001")[1])["live"]
+        doc = wait_until(lambda t_fix=t_fix: (d := op.get("/api/terminals/T-001")[1])["live"]
                        and d["live"]["fix_t_ms"] == t_fix and d)
     assert doc["name"] == "Tank crew 1" and doc["kind"] == "person" and doc["roles"] == ["tank-crew"]
     assert doc["live"]["quality"] == 4 and doc["live"]["online"] is True
@@ -275,7 +276,7 @@ def test_trespass_alarm_ack_audit_trail_and_history(op: Client, viewer: Client, 
     # walking out clears it: it leaves the open list and appears in history with its ack
     t = now_ms()
     rig.deliver(fix("P-201", 50, 140, t))
-    wait_for(lambda: alarm["id"] not in {a["id"] for a in op.get("/api/alarms")[1]["alarms"]})
+    wait_until(lambda: alarm["id"] not in {a["id"] for a in op.get("/api/alarms")[1]["alarms"]})
     history = op.get("/api/alarms/history?limit=50")[1]["alarms"]
     cleared = next(h for h in history if h["id"] == alarm["id"])
     assert cleared["cleared"]["state"] == "cleared" and cleared["cleared"]["terminal"] == "P-201"
@@ -306,7 +307,7 @@ def test_history_from_recordings_and_store(op: Client, rig: Rig) -> None:
     t = now_ms()
     rig.deliver(fix("P-203", 10, 160, t - 30_000), fix("P-203", 20, 170, t - 20_000),
                 fix("P-203", 30, 180, t - 10_000))
-    doc = wait_for(lambda: (d := op.get(f"/api/history?from={t - 40_000}&to={t}&terminal=P-203")[1])
+    doc = wait_until(lambda: (d := op.get(f"/api/history?from={t - 40_000}&to={t}&terminal=P-203")[1])
                    ["tracks"].get("P-203") and len(d["tracks"]["P-203"]) == 3 and d)
     pts = doc["tracks"]["P-203"]
     assert [p[0] for p in pts] == [t - 30_000, t - 20_000, t - 10_000]

@@ -19,7 +19,8 @@ from fence.console.config import ConsoleConfig
 from fence.console.live import InProcessBackend
 from fence.console.storeview import StoreAlarms
 from fence.store import EventRecord, EventStore
-from tests.console.support import OPERATOR, Client, Rig, fix, running_rig, wait_for, write_site
+from tests.console.support import OPERATOR, Client, Rig, fix, running_rig, write_site
+from tests.support.polling import wait_until
 from zones.index import ZoneIndex
 from zones.site import load_site
 
@@ -151,7 +152,7 @@ def test_ack_reaches_every_connected_console(tmp_path: Path) -> None:
         other.login(*OPERATOR)
         t = int(time.time() * 1000)
         rig.deliver(fix("P-203", 50, 130, t - 40_000), fix("P-203", 50, 50, t - 20_000))
-        alarm = wait_for(lambda: op.get("/api/alarms")[1]["alarms"])[0]
+        alarm = wait_until(lambda: op.get("/api/alarms")[1]["alarms"])[0]
         conn = http.client.HTTPConnection(other.host, other.port, timeout=10)
         conn.request("GET", "/api/stream", headers={"Cookie": other.cookie or ""})
         resp = conn.getresponse()

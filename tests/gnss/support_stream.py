@@ -60,12 +60,3 @@ class Collector:
                     raise AssertionError(f"waited {timeout_s} s for {count} fixes, got {got}")
                 self._cond.wait(left)
         return self.fixes
-
-
-def wait_for(predicate: object, timeout_s: float = 20.0, what: str = "condition") -> None:
-    """Poll ``predicate()`` until true."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)

@@ -12,8 +12,9 @@ from gnss.errors import DecodeErrorKind
 from gnss.fix import Fix
 from gnss.fixjson import fix_to_line
 from gnss.sources.mqtt import MqttSettings, MqttSource, TlsOptions, fix_topic, nmea_topic
-from tests.gnss.support_stream import LAT, LON, T0, Collector, epoch_bytes, wait_for
+from tests.gnss.support_stream import LAT, LON, T0, Collector, epoch_bytes
 from tests.support.broker import Broker, make_tls_files
+from tests.support.polling import wait_until
 
 SITE = "park-a"
 
@@ -61,7 +62,7 @@ def test_nmea_and_fix_topics(broker: Broker) -> None:
         pub.publish(fix_topic(SITE, "V-3"), b'{"t": "nonsense"}')
         pub.publish(fix_topic(SITE, "V-4"), fix_to_line(fix).encode())  # wrong topic
         got.wait_fixes(4)
-        wait_for(lambda: len(got.errors) == 2, what="two bad fix messages")
+        wait_until(lambda: len(got.errors) == 2, what="two bad fix messages")
     finally:
         pub.close()
         source.stop()

@@ -16,8 +16,9 @@ from gnss.sources.serialport import SerialSource
 from gnss.sources.stream import Backoff, FileSource
 from gnss.sources.tcp import TcpSource
 from tests.gnss.gpsd_oracle import decode, log_bytes
-from tests.gnss.support_stream import T0, Collector, epoch_bytes, wait_for
+from tests.gnss.support_stream import T0, Collector, epoch_bytes
 from tests.support.paths import CORPUS_NMEA
+from tests.support.polling import wait_until
 
 
 class Pty:
@@ -69,10 +70,10 @@ def test_serial_source_survives_unplug_and_replug(tmp_path: Path) -> None:
             pty.write(epoch_bytes(k))
         got.wait_fixes(5)
         pty.unplug()
-        wait_for(lambda: not source.connected.is_set(), what="the source to notice the unplug")
+        wait_until(lambda: not source.connected.is_set(), what="the source to notice the unplug")
         assert not source.connected.wait(0.3)  # the device stays away: attempts fail
         pty.plug()
-        wait_for(lambda: source.connects == 2, what="the source to reopen the port")
+        wait_until(lambda: source.connects == 2, what="the source to reopen the port")
         for k in range(5, 10):
             pty.write(epoch_bytes(k))
         fixes = got.wait_fixes(10)

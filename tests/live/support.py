@@ -14,6 +14,7 @@ from typing import Any
 from events.evaluator import Evaluator
 from events.model import Event
 from fence.config import EngineConfig, engine_config
+from fence.runtime.engine import Engine
 from fence.runtime.snapshot import load_snapshot
 from fence.runtime.tracks import read_recording
 from gnss.fix import Fix
@@ -51,6 +52,24 @@ class DrivenClock:
         """Move the clock (never back)."""
         with self._lock:
             self._now = max(self._now, t_ms)
+
+
+def deliver_at_arrival(engine: Engine, clock: DrivenClock, fixes: Sequence[Fix], delay_ms: int) -> None:
+    """Deliver each fix with the clock moved to its arrival, ``delay_ms`` after its GNSS time."""
+    for fix in fixes:
+        clock.set(fix.t_ms + delay_ms)
+        engine.deliver(fix)
+
+
+def run_engine(site: Site, cfg: EngineConfig, fixes: Sequence[Fix], delay_ms: int = 100) -> None:
+    """A whole engine run on a driven clock: start, deliver every fix at its arrival, stop."""
+    clock = DrivenClock(fixes[0].t_ms + delay_ms)
+    engine = Engine(site, cfg, clock_ms=clock)
+    engine.start()
+    try:
+        deliver_at_arrival(engine, clock, fixes, delay_ms)
+    finally:
+        engine.stop()
 
 
 def example_site(tmp: Path, name: str = "s11", extra: str = "", *, tick_s: float = 1.0,

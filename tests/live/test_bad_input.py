@@ -25,6 +25,7 @@ from tests.gnss.support_stream import T0, epoch_bytes
 from tests.gnss.test_stream_sources import Pty
 from tests.live.support import load, mqtt_site
 from tests.support.broker import Broker
+from tests.support.polling import wait_until
 
 
 class Gateway:
@@ -49,19 +50,6 @@ class Gateway:
         if self.conn is not None:
             self.conn.close()
         self.server.close()
-
-
-def wait(check: object, timeout_s: float = 20.0) -> None:
-    """Poll until ``check()`` is true."""
-    assert callable(check)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
-
-
 def test_bad_input_on_every_input(tmp_path: Path, broker: Broker) -> None:
     rng = random.Random(5)
     forged = b"$GNGGA,080000.00,4039.0,N,11130.0,E,4,20,0.6,1040.0,M,,M,,*00\r\n"  # bad checksum
@@ -118,7 +106,7 @@ terminal = "W-003"
 
         pty.write(rng.randbytes(4000) + forged + b"\n$GN" + b"7" * 3000 + b"\r\n" + epoch_bytes(1)
                   + epoch_bytes(2) + epoch_bytes(3))
-        wait(lambda: any(r.fix.terminal == "W-001" for r in read_recording(cfg.tracks.dir)))
+        wait_until(lambda: any(r.fix.terminal == "W-001" for r in read_recording(cfg.tracks.dir)))
         pty.unplug()
         time.sleep(0.5)
         pty.plug()
@@ -143,7 +131,7 @@ terminal = "W-003"
             return out
 
         try:
-            wait(lambda: {"W-001", "W-002", "W-003", "W-004", "NOBODY-9"} <= set(recorded())
+            wait_until(lambda: {"W-001", "W-002", "W-003", "W-004", "NOBODY-9"} <= set(recorded())
                  and max(recorded().get("W-001", {0})) >= T0 + 10_000)
         finally:
             streaming.set()
@@ -156,7 +144,7 @@ terminal = "W-003"
         assert engine.http is not None
         with urllib.request.urlopen(f"http://127.0.0.1:{engine.http.port}/healthz", timeout=5) as r:
             assert json.loads(r.read())["status"] == "ok"
-        wait(lambda: engine.metrics.get(m.DECODE_ERRORS, "bad_fix_json") >= 4)
+        wait_until(lambda: engine.metrics.get(m.DECODE_ERRORS, "bad_fix_json") >= 4)
         assert engine.metrics.get(m.DECODE_ERRORS, "too_long") >= 3  # MQTT, serial, file
         assert engine.metrics.get(m.DECODE_ERRORS, "bad_checksum") >= 4  # on every stream
         assert engine.metrics.get(m.FIXES_UNREGISTERED) >= 1

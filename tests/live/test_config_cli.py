@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from fence.config import ConfigError, FsyncPolicy, JsonlOutput, MqttOutput, WebhookOutput
-from fence.runtime.engine import Engine
-from tests.live.support import DrivenClock, example_fixes, example_site, load
+from tests.live.support import example_fixes, example_site, load, run_engine
 from tests.support.paths import REPO
 
 
@@ -86,13 +85,7 @@ def test_fence_events_queries_the_store(tmp_path: Path) -> None:
     toml = example_site(tmp_path)
     site, cfg = load(toml)
     fixes = example_fixes(limit=6000)
-    clock = DrivenClock(fixes[0].t_ms)
-    engine = Engine(site, cfg, clock_ms=clock)
-    engine.start()
-    for fix in fixes:
-        clock.set(fix.t_ms + 100)
-        engine.deliver(fix)
-    engine.stop()
+    run_engine(site, cfg, fixes)
 
     everything = _fence("events", "--config", str(toml), cwd=tmp_path)
     assert everything.returncode == 0, everything.stderr

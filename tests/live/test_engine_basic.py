@@ -19,6 +19,7 @@ from tests.live.support import (
     load,
     multiset,
     replay_recording,
+    run_engine,
 )
 
 
@@ -26,15 +27,7 @@ def test_direct_feed_matches_replay_of_recording(tmp_path: Path) -> None:
     toml = example_site(tmp_path, rotate_mb=0.05)
     site, cfg = load(toml)
     fixes = example_fixes(limit=3000)
-    clock = DrivenClock(fixes[0].t_ms + 150)
-    engine = Engine(site, cfg, clock_ms=clock)
-    engine.start()
-    try:
-        for fix in fixes:
-            clock.set(fix.t_ms + 150)  # arrival 150 ms after the GNSS time
-            engine.deliver(fix, "test")
-    finally:
-        engine.stop()
+    run_engine(site, cfg, fixes, delay_ms=150)  # arrival 150 ms after the GNSS time
     stored = [e.record.obj() for e in EventStore(cfg.store_path).query(limit=100_000)]
     assert len(list(cfg.tracks.dir.iterdir())) > 1  # rotated
     expected = replay_recording(site, cfg.tracks.dir, final_clock(cfg))

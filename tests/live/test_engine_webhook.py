@@ -9,8 +9,15 @@ from pathlib import Path
 from fence.runtime.engine import Engine
 from fence.store import EventStore
 from tests.live.hook import HookHandler, serve_hook
-from tests.live.support import DrivenClock, example_fixes, example_site, load
-from tests.live.test_sinks import wait_until
+from tests.live.support import (
+    DrivenClock,
+    deliver_at_arrival,
+    example_fixes,
+    example_site,
+    load,
+    run_engine,
+)
+from tests.support.polling import wait_until
 
 
 def test_events_raised_while_hook_down_arrive_after_restart(tmp_path: Path, hook_port: int) -> None:
@@ -24,17 +31,12 @@ backoff_max_s = 0.5
 """)
     site, cfg = load(toml)
     fixes = example_fixes(limit=5000)
-    clock = DrivenClock(fixes[0].t_ms)
-    engine = Engine(site, cfg, clock_ms=clock)
-    engine.start()
-    for fix in fixes:
-        clock.set(fix.t_ms + 100)
-        engine.deliver(fix)
-    engine.stop()  # the hook never answered
+    run_engine(site, cfg, fixes)  # the hook never answered
     stored = [e.record.id for e in EventStore(cfg.store_path).query(limit=100_000)]
     assert stored and EventStore(cfg.store_path).outbox_pending()["webhook"][0] == len(stored)
 
     server = serve_hook(hook_port)
+    clock = DrivenClock(fixes[-1].t_ms + 100)
     engine = Engine(site, cfg, clock_ms=clock)  # restart: recovers, then the sink drains
     engine.start()
     try:
@@ -63,9 +65,7 @@ timeout_s = 10.0
     engine.start()
     try:
         started = time.monotonic()
-        for fix in fixes:
-            clock.set(fix.t_ms + 100)
-            engine.deliver(fix)
+        deliver_at_arrival(engine, clock, fixes, 100)
         took_s = time.monotonic() - started
         stored = EventStore(cfg.store_path).count()
         pending = EventStore(cfg.store_path).outbox_pending()["webhook"][0]

@@ -15,6 +15,7 @@ from fence.store import EventStore
 from gnss.instant import format_instant
 from tests.live.support import (
     DrivenClock,
+    deliver_at_arrival,
     event_key,
     example_fixes,
     example_site,
@@ -32,9 +33,7 @@ def test_fence_replay_of_the_recording_gives_the_stored_events(tmp_path: Path) -
     clock = DrivenClock(fixes[0].t_ms)
     engine = Engine(site, cfg, clock_ms=clock)
     engine.start()
-    for fix in fixes:
-        clock.set(fix.t_ms + 250)
-        engine.deliver(fix)
+    deliver_at_arrival(engine, clock, fixes, 250)
     clock.set(fixes[-1].t_ms + 90_000)  # ticks after the last fix: offline and others fire
     deadline = fixes[-1].t_ms + 90_000
     while engine.view().clock_ms is None or engine.view().clock_ms < deadline:

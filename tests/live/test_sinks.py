@@ -4,7 +4,6 @@ server down then up, a JSON Lines file. Every event arrives; order is kept per s
 from __future__ import annotations
 
 import json
-import time
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from fence.store import EventRecord, EventStore
 from tests.live.hook import HookHandler, serve_hook
 from tests.live.mqttutil import Collector
 from tests.support.broker import Broker
+from tests.support.polling import wait_until
 
 FAST = Backoff(0.1, 0.5)
 
@@ -34,19 +34,6 @@ def records(start: int, n: int) -> list[EventRecord]:
         out.append(EventRecord(obj["id"], 0, EventType.TRESPASS, EventState.RAISED, obj["zone"],
                                "W-1", None, None, json.dumps(obj)))
     return out
-
-
-def wait_until(check: object, timeout_s: float = 20.0) -> None:
-    """Poll a zero-argument callable until it returns true."""
-    assert callable(check)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
-
-
 def test_mqtt_sink_delivers_across_broker_kill_and_restart(tmp_path: Path, broker: Broker) -> None:
     store = EventStore(tmp_path / "e.db")
     board = StateBoard()
