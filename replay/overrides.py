@@ -12,7 +12,7 @@ import math
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from zones.model import Access, Defaults, Site, TerminalKind, Zone
 
@@ -106,33 +106,22 @@ _DEFAULT_KEYS: Mapping[str, Callable[[Override, Any], Any]] = {
 }
 
 
-def _replace(o: Override, value: object, **changes: Any) -> Any:
+V = TypeVar("V", Zone, Defaults)
+
+
+def _apply(value: V, o: Override, keys: Mapping[str, Callable[[Override, Any], Any]],
+           what: str, hint: str = "") -> V:
+    """``value`` (a zone or the defaults) with the override's key replaced, checked."""
+    check = keys.get(o.key)
+    if check is None:
+        raise OverrideError(
+            f"--set {o.text}: {what} key {o.key!r} cannot be overridden "
+            f"(one of: {', '.join(sorted(keys))}{hint})"
+        )
     try:
-        return dataclasses.replace(value, **changes)  # type: ignore[type-var]
+        return dataclasses.replace(value, **{o.key: check(o, o.value)})
     except ValueError as exc:
         raise OverrideError(f"--set {o.text}: {exc}") from None
-
-
-def _apply_zone(zone: Zone, o: Override) -> Zone:
-    check = _ZONE_KEYS.get(o.key)
-    if check is None:
-        raise OverrideError(
-            f"--set {o.text}: zone key {o.key!r} cannot be overridden "
-            f"(one of: {', '.join(sorted(_ZONE_KEYS))}; edit a copy of the zones and use --zones)"
-        )
-    replaced: Zone = _replace(o, zone, **{o.key: check(o, o.value)})
-    return replaced
-
-
-def _apply_defaults(defaults: Defaults, o: Override) -> Defaults:
-    check = _DEFAULT_KEYS.get(o.key)
-    if check is None:
-        raise OverrideError(
-            f"--set {o.text}: defaults key {o.key!r} cannot be overridden "
-            f"(one of: {', '.join(sorted(_DEFAULT_KEYS))})"
-        )
-    replaced: Defaults = _replace(o, defaults, **{o.key: check(o, o.value)})
-    return replaced
 
 
 def apply_overrides(site: Site, overrides: Iterable[Override]) -> Site:
@@ -141,9 +130,12 @@ def apply_overrides(site: Site, overrides: Iterable[Override]) -> Site:
     defaults = site.defaults
     for o in overrides:
         if o.target == DEFAULTS_TARGET:
-            defaults = _apply_defaults(defaults, o)
+            defaults = _apply(defaults, o, _DEFAULT_KEYS, "defaults")
         elif o.target in zones:
-            zones[o.target] = _apply_zone(zones[o.target], o)
+            zones[o.target] = _apply(
+                zones[o.target], o, _ZONE_KEYS, "zone",
+                "; edit a copy of the zones and use --zones",
+            )
         else:
             raise OverrideError(f"--set {o.text}: no zone {o.target!r} in site {site.name!r}")
     replaced: Site = dataclasses.replace(site, zones=tuple(zones.values()), defaults=defaults)
