@@ -24,7 +24,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from events.model import EventState
-from fence.cmd_run import load_config, setup_logging, start_console
+from fence.cmd_run import load_config_or_report, setup_logging, start_console
 from fence.config import ConfigError, EngineConfig, JsonlOutput
 from fence.runtime.clock import ClockMs, wall_clock_ms
 from fence.runtime.engine import Engine
@@ -36,7 +36,6 @@ from fence.simulate.wire import Format
 from fence.store import EventRecord
 from gnss.instant import to_datetime
 from zones.model import Site
-from zones.site import SiteError
 
 SEVERITY_COLOUR = {"critical": "31", "major": "33", "minor": "36"}
 
@@ -161,15 +160,10 @@ def run(args: argparse.Namespace) -> int:
     if args.terminals is not None and args.terminals <= 0:
         print("fence demo: --terminals must be > 0", file=sys.stderr)
         return 2
-    try:
-        site, cfg = load_config(args.config)
-    except SiteError as exc:
-        for message in exc.messages:
-            print(f"fence demo: {message}", file=sys.stderr)
+    loaded = load_config_or_report(args.config, "fence demo")
+    if loaded is None:
         return 2
-    except ConfigError as exc:
-        print(f"fence demo: {exc}", file=sys.stderr)
-        return 2
+    site, cfg = loaded
     cfg = demo_config(cfg, args.no_console)
     if not args.keep:
         clear_state(cfg)

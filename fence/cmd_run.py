@@ -36,6 +36,18 @@ def load_config(path: Path) -> tuple[Site, EngineConfig]:
     return site, engine_config(site.sections, path, site.name)
 
 
+def load_config_or_report(path: Path, prog: str) -> tuple[Site, EngineConfig] | None:
+    """``load_config``, printing every problem on stderr as ``prog: message`` (None then)."""
+    try:
+        return load_config(path)
+    except SiteError as exc:
+        for message in exc.messages:
+            print(f"{prog}: {message}", file=sys.stderr)
+    except ConfigError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+    return None
+
+
 def build_sources(site: Site, cfg: EngineConfig) -> list[Source]:
     """One source per ``[[inputs]]`` table (gnss.sources.config)."""
     from gnss.sources.config import ConfigError as SourceConfigError
@@ -62,13 +74,12 @@ def setup_logging(level: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT; exit 2 on a bad site or config."""
     setup_logging(args.log_level)
-    try:
-        site, cfg = load_config(args.config)
-        sources = build_sources(site, cfg)
-    except SiteError as exc:
-        for message in exc.messages:
-            print(f"fence run: {message}", file=sys.stderr)
+    loaded = load_config_or_report(args.config, "fence run")
+    if loaded is None:
         return 2
+    site, cfg = loaded
+    try:
+        sources = build_sources(site, cfg)
     except ConfigError as exc:
         print(f"fence run: {exc}", file=sys.stderr)
         return 2
