@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum, IntEnum
 
 
@@ -82,3 +82,38 @@ class Fix:
     def has_position(self) -> bool:
         """True when the fix carries both coordinates."""
         return self.lat is not None
+
+    @classmethod
+    def of_checked(
+        cls, t_ms: int, terminal: str, lat: float | None, lon: float | None, quality: int,
+        acc_m: float | None,
+    ) -> Fix:
+        """A Fix of values the caller has already checked, without re-checking them.
+
+        For parsers whose decoder enforces the same rules as ``Fix(...)`` (a non-empty
+        terminal, quality 0-9, lat/lon both present and finite within range, or both
+        None): about twice as fast as ``Fix(...)``. Receiver details are None.
+        Tests check it equals ``Fix(...)`` on the parsers' output.
+        """
+        fix: Fix = _new(cls)
+        _set_t_ms(fix, t_ms)
+        _set_terminal(fix, terminal)
+        _set_lat(fix, lat)
+        _set_lon(fix, lon)
+        _set_quality(fix, quality)
+        _set_acc_m(fix, acc_m)
+        _set_alt_m(fix, None)
+        _set_hdop(fix, None)
+        _set_sats(fix, None)
+        _set_speed_mps(fix, None)
+        _set_course_deg(fix, None)
+        _set_sats_in_view(fix, ())
+        return fix
+
+
+# The slot descriptors' setters: they store a field without the frozen __setattr__ (as the
+# dataclass __init__ does through object.__setattr__, at half the cost).
+_new = object.__new__
+(_set_t_ms, _set_terminal, _set_lat, _set_lon, _set_quality, _set_acc_m, _set_alt_m, _set_hdop,
+ _set_sats, _set_speed_mps, _set_course_deg, _set_sats_in_view) = (
+    vars(Fix)[f.name].__set__ for f in fields(Fix))

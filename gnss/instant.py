@@ -22,27 +22,30 @@ class InstantError(ValueError):
     """A text that is not a UTC instant with ``Z`` or an offset."""
 
 
-_MINUTES: dict[str, int] = {}  # "YYYY-MM-DDThh:mm" -> epoch ms, filled by the full parser
-_MINUTES_MAX = 4096
+_SECONDS: dict[str, int] = {}  # "YYYY-MM-DDThh:mm:ss." -> epoch ms, filled by the full parser
+_SECONDS_MAX = 4096
+_MILLIS: dict[str, int] = {f"{ms:03d}": ms for ms in range(1000)}  # ASCII digits only
 
 
 def parse_instant(text: str) -> int:
     """Parse an ISO 8601 instant carrying ``Z`` or an offset into epoch ms.
 
     Digits beyond the millisecond are truncated (never rounded). The contract's own
-    form (``2026-11-28T08:00:01.000Z``) takes a fast path through a cache of minutes
-    already parsed in full; anything else takes the full parser.
+    form (``2026-11-28T08:00:01.000Z``) takes a fast path through a cache of seconds
+    already parsed in full (the milliseconds are looked up, so only ASCII digits pass);
+    anything else takes the full parser.
     """
-    if len(text) == 24 and text[23] == "Z" and text[19] == "." and text[16] == ":" and text.isascii():
-        base_ms = _MINUTES.get(text[:16])
-        sec, ms = text[17:19], text[20:23]
-        if base_ms is not None and sec.isdigit() and ms.isdigit() and sec < "60":
-            return base_ms + int(sec) * 1000 + int(ms)
+    if len(text) == 24 and text[23] == "Z":
+        base_ms = _SECONDS.get(text[:20])
+        if base_ms is not None:
+            ms = _MILLIS.get(text[20:23])
+            if ms is not None:
+                return base_ms + ms
     t_ms = _parse_full(text)
-    if len(text) == 24 and text[23] == "Z" and text[16] == ":":
-        if len(_MINUTES) >= _MINUTES_MAX:
-            _MINUTES.clear()
-        _MINUTES[text[:16]] = t_ms - int(text[17:19]) * 1000 - int(text[20:23])
+    if len(text) == 24 and text[23] == "Z" and text[19] == ".":
+        if len(_SECONDS) >= _SECONDS_MAX:
+            _SECONDS.clear()
+        _SECONDS[text[:20]] = t_ms - _MILLIS[text[20:23]]
     return t_ms
 
 

@@ -5,6 +5,10 @@ arrival instant ``rx``), raw NMEA, CSV (``t, terminal, lat, lon, quality[, acc]`
 A line that is not a valid fix is skipped and reported with file and line (``SkipLog``);
 it is not heard and does not move the clock (contract 1.1). Several inputs are merged by
 their replay time (``merge_arrivals``); one input keeps its file order exactly.
+
+Readers produce ``ArrivalBatch``es (consecutive items of one input); an ``ArrivalStream``
+iterates as single items and hands its batches to the driver, so a single input costs
+nothing per item between the parser and the evaluator.
 """
 
 from __future__ import annotations
@@ -17,13 +21,16 @@ import math
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, TextIO
+from itertools import islice
+from typing import Any, NamedTuple, TextIO
 from xml.parsers import expat
+
+from msgspec import UNSET
 
 from gnss.decoder import NmeaDecoder
 from gnss.errors import DecodeError
 from gnss.fix import Fix
-from gnss.fixjson import FixLineError, fix_from_obj
+from gnss.fixjson import FastLines, FixLineError, decode_fix_lines, fix_from_obj
 from gnss.instant import InstantError, parse_instant
 from replay.opening import (
     InputError,
@@ -45,6 +52,52 @@ class Arrival(NamedTuple):
 def arrival_key(item: Arrival) -> int:
     """The replay time of an item: its arrival instant when recorded, else the fix time."""
     return item.fix.t_ms if item.rx_ms is None else item.rx_ms
+
+
+class ArrivalBatch(NamedTuple):
+    """Consecutive items of one input: the fixes, and their arrival instants (``rx_ms``
+    None: no recorded arrival instants; else one per fix)."""
+
+    rx_ms: list[int] | None
+    fixes: list[Fix]
+
+    def arrivals(self) -> Iterator[Arrival]:
+        """The batch as single items."""
+        if self.rx_ms is None:
+            return (Arrival(None, fix) for fix in self.fixes)
+        return (Arrival(rx, fix) for rx, fix in zip(self.rx_ms, self.fixes, strict=True))
+
+
+BATCH = 1024  # items per batch where a reader does not batch by itself
+
+
+def batches_of(items: Iterable[Arrival]) -> Iterator[ArrivalBatch]:
+    """Items grouped into batches of up to ``BATCH`` (a batch never mixes items with and
+    without an arrival instant)."""
+    it = iter(items)
+    while chunk := list(islice(it, BATCH)):
+        start = 0
+        for end in range(1, len(chunk) + 1):
+            if end == len(chunk) or (chunk[end].rx_ms is None) != (chunk[start].rx_ms is None):
+                part = chunk[start:end]
+                rx = None if part[0].rx_ms is None else [a.rx_ms for a in part if a.rx_ms is not None]
+                yield ArrivalBatch(rx, [a.fix for a in part])
+                start = end
+
+
+class ArrivalStream:
+    """A one-pass stream of arrivals: iterate it for single items, or take its batches."""
+
+    def __init__(self, batches: Iterator[ArrivalBatch]) -> None:
+        self._batches = batches
+
+    def __iter__(self) -> Iterator[Arrival]:
+        for batch in self._batches:
+            yield from batch.arrivals()
+
+    def batches(self) -> Iterator[ArrivalBatch]:
+        """The batches not yet consumed."""
+        return self._batches
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,42 +157,157 @@ class ReaderOptions:
             raise ValueError(f"GPX quality {self.gpx_quality} outside 0-9")
 
 
-Reader = Callable[[OpenedInput, SkipLog, ReaderOptions], Iterator[Arrival]]
+Reader = Callable[[OpenedInput, SkipLog, ReaderOptions], Iterator[ArrivalBatch]]
+
+_TRACK_MODE: dict[InputFormat, bool] = {InputFormat.FIXES: False, InputFormat.TRACK: True}
 
 
-def read_jsonl(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> Iterator[Arrival]:
-    """Fix JSON Lines, or a track recording when the first valid line carries ``rx``.
+class _JsonLines:
+    """What every fix JSON line goes through, fast path or not: the format of the input
+    (told by its first valid line), the ``rx`` of recordings, the skipped lines."""
 
-    In a recording every line must carry a valid ``rx``; ``--input-format fixes`` replays
-    a recording by fix times alone. Blank lines are ignored.
-    """
-    source = opened.spec.display
-    track: bool | None = {InputFormat.FIXES: False, InputFormat.TRACK: True}.get(opened.format)
-    decode = json.JSONDecoder().decode  # str lines: no per-line encoding detection
-    text = io.TextIOWrapper(opened.stream, encoding="utf-8", errors="surrogateescape")
-    for number, line in enumerate(text, 1):
+    def __init__(self, opened: OpenedInput, skips: SkipLog) -> None:
+        self.source = opened.spec.display
+        self.skips = skips
+        self.track: bool | None = _TRACK_MODE.get(opened.format)
+        self._decode = json.JSONDecoder().decode  # str lines: no per-line encoding detection
+
+    def reference(self, line: str, number: int) -> Arrival | None:
+        """One line (text as read, with its newline) by the reference parser."""
         try:
             if not line.isascii():
                 line.encode("utf-8")  # bytes that are not UTF-8 came in as lone surrogates
-            obj = decode(line)
+            obj = self._decode(line)
             fix = fix_from_obj(obj)
+        except RecursionError:
+            self.skips.add(Skipped(self.source, number, "bad JSON: nested too deep"))
+            return None
         except (ValueError, FixLineError) as exc:
             if line.strip():
-                skips.add(Skipped(source, number, _json_reason(exc)))
-            continue
-        if track is None:
-            track = "rx" in obj
-        if not track:
-            yield Arrival(None, fix)
-            continue
-        rx = obj.get("rx")
+                self.skips.add(Skipped(self.source, number, _json_reason(exc)))
+            return None
+        return self.placed(fix, "rx" in obj, obj.get("rx"), number)
+
+    def placed(self, fix: Fix, has_rx: bool, rx: Any, number: int) -> Arrival | None:
+        """A valid fix line as an item: with its arrival instant in a recording."""
+        if self.track is None:
+            self.track = has_rx
+        if not self.track:
+            return Arrival(None, fix)
         if not isinstance(rx, str):
-            skips.add(Skipped(source, number, "track recording line without a string 'rx'"))
-            continue
+            self.skips.add(Skipped(self.source, number, "track recording line without a string 'rx'"))
+            return None
         try:
-            yield Arrival(parse_instant(rx), fix)
+            return Arrival(parse_instant(rx), fix)
         except InstantError as exc:
-            skips.add(Skipped(source, number, f"'rx': {exc}"))
+            self.skips.add(Skipped(self.source, number, f"'rx': {exc}"))
+            return None
+
+
+def read_jsonl_reference(
+    opened: OpenedInput, skips: SkipLog, options: ReaderOptions
+) -> Iterator[ArrivalBatch]:
+    """Fix JSON Lines through the reference parser, line by line (what ``read_jsonl`` must
+    equal; the benchmark's baseline)."""
+    lines = _JsonLines(opened, skips)
+    text = io.TextIOWrapper(opened.stream, encoding="utf-8", errors="surrogateescape")
+    items = (lines.reference(line, number) for number, line in enumerate(text, 1))
+    yield from batches_of(item for item in items if item is not None)
+
+
+JSONL_CHUNK_BYTES = 1 << 17
+
+
+def _line_chunks(stream: io.BufferedReader[Any], chunk_bytes: int) -> Iterator[tuple[list[bytes], bool]]:
+    """The lines of a stream a chunk at a time, split as text mode splits them (``\n``,
+    ``\r\n`` and a lone ``\r`` end a line), without their ends; the flag says whether the
+    chunk's last line had one (only the end of the input may lack it)."""
+    parts: list[bytes] = []
+    while data := stream.read1(chunk_bytes):
+        cut = data.rfind(b"\n") + 1
+        if not cut:
+            parts.append(data)
+            continue
+        chunk = b"".join((*parts, data[:cut])) if parts else data[:cut]
+        parts = [data[cut:]] if cut < len(data) else []
+        yield _split_lines(chunk[:-1] if b"\r" not in chunk else _universal(chunk)[:-1]), True
+    if parts:
+        rest = b"".join(parts)
+        if b"\r" in rest:
+            rest = _universal(rest)
+        ended = rest.endswith(b"\n")
+        yield _split_lines(rest[:-1] if ended else rest), ended
+
+
+def _universal(data: bytes) -> bytes:
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def _split_lines(data: bytes) -> list[bytes]:
+    return data.split(b"\n")
+
+
+def read_jsonl(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> Iterator[ArrivalBatch]:
+    """Fix JSON Lines, or a track recording when the first valid line carries ``rx``.
+
+    In a recording every line must carry a valid ``rx``; ``--input-format fixes`` replays
+    a recording by fix times alone. Blank lines are ignored. Lines are read a chunk at a
+    time through the fast decoder (``gnss.fixjson.decode_fix_lines``); a line it does not
+    take goes to the reference parser, so fixes and messages are the reference's.
+    """
+    lines = _JsonLines(opened, skips)
+    number = 0
+    for chunk, ended in _line_chunks(opened.stream, JSONL_CHUNK_BYTES):
+        fast = decode_fix_lines(chunk)
+        batch = _fast_batch(lines, chunk, fast) if len(fast.fixes) == len(chunk) else None
+        if batch is None:
+            items = _mixed(lines, chunk, ended, number, fast)
+            rx_ms = [a.rx_ms for a in items if a.rx_ms is not None] if lines.track else None
+            batch = ArrivalBatch(rx_ms, [a.fix for a in items])
+        if batch.fixes:
+            yield batch
+        number += len(chunk)
+
+
+def _fast_batch(lines: _JsonLines, chunk: list[bytes], fast: FastLines) -> ArrivalBatch | None:
+    """A chunk whose every line the fast path took, when no line needs a closer look:
+    a fix log whose lines carry no ``rx`` (or one whose format is settled), or a
+    recording whose every ``rx`` parses. None: go line by line."""
+    if not chunk:
+        return None
+    if lines.track is None:
+        has_rx = [rx is not UNSET for rx in fast.rx]
+        if any(has_rx) and not all(has_rx):
+            return None
+        lines.track = has_rx[0]
+    if not lines.track:
+        return ArrivalBatch(None, fast.fixes)
+    texts = [rx for rx in fast.rx if isinstance(rx, str)]
+    if len(texts) != len(chunk):
+        return None
+    try:
+        return ArrivalBatch([parse_instant(text) for text in texts], fast.fixes)
+    except InstantError:
+        return None
+
+
+def _mixed(lines: _JsonLines, chunk: list[bytes], ended: bool, number: int,
+           fast: FastLines) -> list[Arrival]:
+    """A chunk line by line: the fast path's fix where it took the line, else the reference."""
+    taken = dict(zip(fast.taken, zip(fast.fixes, fast.rx, strict=True), strict=True))
+    last = len(chunk) - 1
+    items: list[Arrival] = []
+    for index, raw in enumerate(chunk):
+        got = taken.get(index)
+        if got is not None:
+            item = lines.placed(got[0], got[1] is not UNSET, got[1], number + index + 1)
+        else:
+            text = raw.decode("utf-8", "surrogateescape")
+            item = lines.reference(text if index == last and not ended else text + "\n",
+                                   number + index + 1)
+        if item is not None:
+            items.append(item)
+    return items
 
 
 def _json_reason(exc: Exception) -> str:
@@ -150,7 +318,7 @@ def _json_reason(exc: Exception) -> str:
     return f"bad JSON: {exc}"
 
 
-def read_nmea(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> Iterator[Arrival]:
+def read_nmea(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> Iterator[ArrivalBatch]:
     """Raw NMEA 0183 through the GNSS decoder; the terminal id is the option or file name.
 
     Decoder errors are reported as skipped lines with the decoder's line number. The
@@ -166,8 +334,8 @@ def read_nmea(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> It
     chunk_bytes = min(NMEA_CHUNK_BYTES, max(opened.spec.buffer_bytes // 2, 1024))
     while chunk := opened.stream.read1(chunk_bytes):
         lines_fed += chunk.count(b"\n")
-        yield from _decoded(decoder.feed(chunk), source, lines_fed, skips)
-    yield from _decoded(decoder.flush(), source, lines_fed + 1, skips)
+        yield _decoded(decoder.feed(chunk), source, lines_fed, skips)
+    yield _decoded(decoder.flush(), source, lines_fed + 1, skips)
 
 
 NMEA_CHUNK_BYTES = 1 << 16
@@ -175,13 +343,15 @@ NMEA_CHUNK_BYTES = 1 << 16
 
 def _decoded(
     items: Sequence[Fix | DecodeError], source: str, lines_fed: int, skips: SkipLog
-) -> Iterator[Arrival]:
+) -> ArrivalBatch:
+    fixes: list[Fix] = []
     for item in items:
         if isinstance(item, Fix):
-            yield Arrival(None, item)
+            fixes.append(item)
         else:
             line = item.line if item.line is not None else max(lines_fed, 1)
             skips.add(Skipped(source, line, f"{item.kind.value}: {item.detail}"))
+    return ArrivalBatch(None, fixes)
 
 
 _CSV_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -248,11 +418,15 @@ def _csv_fix(row: Sequence[str], columns: dict[str, int]) -> Fix:
     return fix_from_obj(obj)
 
 
-def read_csv(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> Iterator[Arrival]:
+def read_csv(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> Iterator[ArrivalBatch]:
     """CSV with columns t, terminal, lat, lon, quality[, acc], with or without a header.
 
     An empty lat/lon cell means no position (never 0.0); other cells must be numbers.
     """
+    return batches_of(_csv_items(opened, skips))
+
+
+def _csv_items(opened: OpenedInput, skips: SkipLog) -> Iterator[Arrival]:
     source = opened.spec.display
     text = io.TextIOWrapper(opened.stream, encoding="utf-8", errors="replace", newline="")
     rows = csv.reader(text)
@@ -355,13 +529,17 @@ def _gpx_parser(state: _GpxState) -> expat.XMLParserType:
     return parser
 
 
-def read_gpx(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> Iterator[Arrival]:
+def read_gpx(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> Iterator[ArrivalBatch]:
     """GPX track points (trkpt lat/lon and time), streamed.
 
     Terminal: the option, else the track's ``<name>``, else the file name. Quality: the
     option, else the point's ``<fix>`` (none 0, 2d/3d 1, dgps 2, pps 3), else 1. A point
     that is not a fix is skipped with its line; an XML syntax error ends the file there.
     """
+    return batches_of(_gpx_items(opened, skips, options))
+
+
+def _gpx_items(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> Iterator[Arrival]:
     source = opened.spec.display
     default_terminal = id_from_name(opened.spec)
     state = _GpxState()
@@ -407,14 +585,24 @@ READERS: dict[InputFormat, Reader] = {
 }
 
 
-def read_input(opened: OpenedInput, skips: SkipLog, options: ReaderOptions) -> Iterator[Arrival]:
+def read_input(
+    opened: OpenedInput, skips: SkipLog, options: ReaderOptions,
+    readers: dict[InputFormat, Reader] = READERS,
+) -> ArrivalStream:
     """The items of one opened input in file order; closes it at the end.
 
     An input that breaks off (a truncated or corrupt gzip stream, a read error) ends
     there: what was read is replayed, the break is reported and counted as one skip.
+    ``readers`` picks the reader per format (the benchmark passes the reference readers).
     """
+    return ArrivalStream(_input_batches(opened, skips, options, readers))
+
+
+def _input_batches(
+    opened: OpenedInput, skips: SkipLog, options: ReaderOptions, readers: dict[InputFormat, Reader]
+) -> Iterator[ArrivalBatch]:
     try:
-        yield from READERS[opened.format](opened, skips, options)
+        yield from readers[opened.format](opened, skips, options)
     except (OSError, EOFError, zlib.error) as exc:
         skips.add(Skipped(opened.spec.display, None,
                           f"input breaks off, rest not read: {exc or type(exc).__name__}"))
@@ -427,22 +615,42 @@ def read_group(
     skips: SkipLog,
     options: ReaderOptions,
     on_open: Callable[[OpenedInput], None] | None = None,
-) -> Iterator[Arrival]:
+    readers: dict[InputFormat, Reader] = READERS,
+) -> ArrivalStream:
     """The items of several inputs read one after another (files of one recording),
     each opened only when the previous one is done."""
+    return ArrivalStream(_group_batches(specs, skips, options, on_open, readers))
+
+
+def _group_batches(
+    specs: Sequence[InputSpec],
+    skips: SkipLog,
+    options: ReaderOptions,
+    on_open: Callable[[OpenedInput], None] | None,
+    readers: dict[InputFormat, Reader],
+) -> Iterator[ArrivalBatch]:
     for spec in specs:
         opened = open_input(spec)
         if on_open is not None:
             on_open(opened)
-        yield from read_input(opened, skips, options)
+        yield from _input_batches(opened, skips, options, readers)
 
 
-def merge_arrivals(streams: Sequence[Iterable[Arrival]]) -> Iterator[Arrival]:
+def merge_arrivals(streams: Sequence[Iterable[Arrival]]) -> Iterable[Arrival]:
     """Merge inputs by replay time (k-way, streaming); ties keep input order.
 
     Each input keeps its own order even where it is not sorted (late fixes stay late);
-    a single input is passed through unchanged.
+    a single input is passed through unchanged (in its batches).
     """
     if len(streams) == 1:
-        return iter(streams[0])
+        only = streams[0]
+        return only if isinstance(only, ArrivalStream) else iter(only)
     return heapq.merge(*streams, key=arrival_key)
+
+
+REFERENCE_READERS: dict[InputFormat, Reader] = {
+    **READERS,
+    InputFormat.FIXES: read_jsonl_reference,
+    InputFormat.TRACK: read_jsonl_reference,
+    InputFormat.JSONL: read_jsonl_reference,
+}
