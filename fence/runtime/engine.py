@@ -57,6 +57,7 @@ from fence.store import EventRecord, EventStore
 from gnss.errors import DecodeError
 from gnss.fix import Fix
 from gnss.instant import to_datetime
+from gnss.sources import BatchSource, DeliverMany
 from zones.index import ZoneIndex
 from zones.model import Site
 
@@ -76,6 +77,10 @@ reads it; otherwise once per tick when it is read or the MQTT output keeps retai
 occupancy, and not at all when nobody needs it."""
 
 
+PROJECT_BATCH_MIN = 4
+"""From this many fixes in one read on, they are projected in one pyproj call."""
+
+
 class Source(Protocol):
     """An input (gnss.sources): starts its own threads and calls ``deliver`` per item."""
 
@@ -88,13 +93,6 @@ class Source(Protocol):
     def stop(self) -> None:
         """Stop reading and release the input."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class _FixInput:
-    fix: Fix
-    rx_ms: int
-    position: TrackPosition
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +192,10 @@ class Engine:
         self._snap_thread.start()
         self._tick_thread.start()
         for source in self.sources:
-            source.start(self.deliver_from(source.name))
+            if isinstance(source, BatchSource):
+                source.start_many(self.deliver_many_from(source.name))
+            else:
+                source.start(self.deliver_from(source.name))
             log.info("input %s started", source.name)
 
     def _load_run_id(self, snap: EngineSnapshot | None) -> str:
@@ -264,6 +265,14 @@ class Engine:
 
     # -- input side (source threads) --------------------------------------------------
 
+    def deliver_many_from(self, source_name: str) -> DeliverMany:
+        """The ``deliver_many`` callable handed to a source that delivers a read at once."""
+
+        def deliver_many(items: Sequence[SourceItem]) -> None:
+            self.deliver_many(items, source_name)
+
+        return deliver_many
+
     def deliver_from(self, source_name: str) -> Deliver:
         """The ``deliver`` callable handed to one source."""
 
@@ -274,32 +283,61 @@ class Engine:
 
     def deliver(self, item: SourceItem, source_name: str = "direct") -> None:
         """Accept one item: returns once a fix is recorded (durable against a process kill)."""
-        if isinstance(item, DecodeError):
-            self.metrics.inc(m.DECODE_ERRORS, item.kind.value)
-            self._log_limited((source_name, item.kind.value), f"input {source_name}: {item}")
+        self.deliver_many((item,), source_name)
+
+    def deliver_many(self, items: Sequence[SourceItem], source_name: str = "direct") -> None:
+        """Accept the items of one source read: one arrival time, one recording write,
+        then each fix evaluated in order (its events stored as it is evaluated). Returns
+        once the fixes are recorded (durable against a process kill)."""
+        fixes: list[Fix] = []
+        for item in items:
+            if isinstance(item, DecodeError):
+                self.metrics.inc(m.DECODE_ERRORS, item.kind.value)
+                self._log_limited((source_name, item.kind.value), f"input {source_name}: {item}")
+            else:
+                fixes.append(item)
+        if not fixes:
             return
+        positions_m = self._project(fixes)
         with self._lock:
             if not self._accepting:
                 raise EngineError("engine is not accepting fixes (not started or stopping)")
             rx_ms = self._next_rx()
             try:
-                position = self.recorder.append(item, rx_ms)
+                position = self.recorder.append_many(fixes, rx_ms)
             except OSError as exc:  # disk full, read-only file system...
                 self.failure = f"recording failed: {exc}"
                 log.critical("%s; fixes are not accepted", self.failure)
                 raise EngineError(self.failure) from None
             self.failure = None
-            self._step(_FixInput(item, rx_ms, position))
-        self.metrics.inc(m.FIXES_IN, source_name)
-        if item.terminal not in self.site.terminals:
-            self.metrics.inc(m.FIXES_UNREGISTERED)
-            if item.terminal not in self._seen_unregistered and len(self._seen_unregistered) < 100_000:
-                self._seen_unregistered.add(item.terminal)
-                self._log_limited(
-                    (source_name, "unregistered"),
-                    f"input {source_name}: fix from unregistered terminal {item.terminal!r}"
-                    " (handled as a person with no roles)",
-                )
+            self._apply_fixes(fixes, positions_m, rx_ms, position)
+        self.metrics.inc(m.FIXES_IN, source_name, by=len(fixes))
+        terminals = self.site.terminals
+        for fix in fixes:
+            if fix.terminal not in terminals:
+                self._unregistered(fix.terminal, source_name)
+
+    def _project(self, fixes: Sequence[Fix]) -> Sequence[tuple[float, float] | None]:
+        """The fixes' metric positions, projected in one call for a batch (None: the
+        evaluator projects the fix itself, or it has no position)."""
+        if len(fixes) < PROJECT_BATCH_MIN:
+            return [None] * len(fixes)
+        placed = [(f.lon, f.lat) for f in fixes if f.lat is not None and f.lon is not None]
+        if not placed:
+            return [None] * len(fixes)
+        xs, ys = self.index.project_many([p[0] for p in placed], [p[1] for p in placed])
+        it = zip(xs.tolist(), ys.tolist(), strict=True)
+        return [next(it) if f.lat is not None and f.lon is not None else None for f in fixes]
+
+    def _unregistered(self, terminal: str, source_name: str) -> None:
+        self.metrics.inc(m.FIXES_UNREGISTERED)
+        if terminal not in self._seen_unregistered and len(self._seen_unregistered) < 100_000:
+            self._seen_unregistered.add(terminal)
+            self._log_limited(
+                (source_name, "unregistered"),
+                f"input {source_name}: fix from unregistered terminal {terminal!r}"
+                " (handled as a person with no roles)",
+            )
 
     def _log_limited(self, key: tuple[str, str], message: str) -> None:
         """Log the first three of a kind, then every thousandth (all are counted).
@@ -324,20 +362,32 @@ class Engine:
 
     # -- evaluation: under the lock, in the thread that brought the input ---------------
 
-    def _step(self, item: _FixInput | _Tick) -> None:
+    def _apply_fixes(self, fixes: Sequence[Fix], positions_m: Sequence[tuple[float, float] | None],
+                     rx_ms: int, position: TrackPosition) -> None:
+        """Evaluate fixes that arrived together at ``rx_ms`` (recorded up to ``position``)."""
+        advance_to, feed = self.evaluator.advance_to, self.evaluator.feed
+        observe, perf_counter = self.metrics.observe_step, time.perf_counter
+        done = perf_counter()
+        for fix, position_m in zip(fixes, positions_m, strict=True):
+            started = done
+            try:
+                events = advance_to(rx_ms)
+                events += feed(fix, position_m)
+                if events:
+                    self._store_events(events)
+            except Exception:  # a bug in one step must not stop the engine
+                log.exception("evaluator step failed on %s", fix)
+            done = perf_counter()
+            observe(done - started)
+        self._applied = position
+        if self._view_wanted and done - self._view_at >= VIEW_EVERY_S:
+            self._refresh_view()
+
+    def _step(self, tick: _Tick) -> None:
         try:
-            if isinstance(item, _FixInput):
-                started = time.perf_counter()
-                self._apply_fix(item.fix, item.rx_ms)
-                self._applied = item.position
-                done = time.perf_counter()
-                self.metrics.observe_step(done - started)
-                if self._view_wanted and done - self._view_at >= VIEW_EVERY_S:
-                    self._refresh_view()
-            else:
-                self._apply_tick(item.now_ms)
+            self._apply_tick(tick.now_ms)
         except Exception:  # a bug in one step must not stop the engine
-            log.exception("evaluator step failed on %s", item)
+            log.exception("evaluator step failed on %s", tick)
 
     def _apply_fix(self, fix: Fix, rx_ms: int) -> None:
         events = self.evaluator.advance_to(rx_ms)

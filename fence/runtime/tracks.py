@@ -5,8 +5,8 @@ One JSON line per fix: the contract fix object (``gnss.fixjson.fix_to_obj``) plu
 recording"). Files are ``track-YYYYMMDDTHHMMSSZ.jsonl`` (named after the first ``rx`` in
 them), rotated by size or age; sorting the names sorts them in arrival order.
 
-Each line is written with one ``os.write`` before ``deliver()`` returns to the source, so
-a killed process (``kill -9``) never loses an acknowledged fix: the kernel has it. The
+Each line (or the lines of the fixes of one source read) is written with one ``os.write``
+before ``deliver()`` returns to the source, so a killed process (``kill -9``) never loses an acknowledged fix: the kernel has it. The
 fsync policy decides what a power cut may lose: ``always`` (fsync every line, slow),
 ``interval`` (fsync at most every ``fsync_interval_s``, the default, and before every
 snapshot) or ``never`` (the OS decides). A line torn by a crash is the one whose fix was
@@ -21,7 +21,7 @@ import math
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -215,7 +215,12 @@ class TrackRecorder:
 
     def append(self, fix: Fix, rx_ms: int) -> TrackPosition:
         """Write one fix; return the position after it. Durable against a process kill."""
-        data = track_line(fix, rx_ms)
+        return self.append_many((fix,), rx_ms)
+
+    def append_many(self, fixes: Sequence[Fix], rx_ms: int) -> TrackPosition:
+        """Write fixes that arrived together (one read of a source) with one write;
+        return the position after the last. Durable against a process kill."""
+        data = b"".join([track_line(fix, rx_ms) for fix in fixes])
         with self._lock:
             if self._needs_rotation(rx_ms):
                 self._open(rx_ms)

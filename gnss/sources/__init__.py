@@ -3,13 +3,15 @@
 A ``Source`` starts its own thread(s) in ``start(deliver)`` and calls ``deliver(item)``
 for every ``Fix`` or ``DecodeError`` in stream order; ``deliver`` returns once the item
 is durably accepted (the MQTT source acknowledges a message only after that). ``stop``
-ends the threads and flushes nothing that was not delivered. Sources use the clock only
+ends the threads and flushes nothing that was not delivered. A ``BatchSource`` can
+also hand over everything one read produced at once (``start_many``): one call, one
+recording write and one acknowledgement per read instead of per item. Sources use the clock only
 for reconnect backoff, never for fix times.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from gnss.errors import DecodeError
@@ -17,6 +19,7 @@ from gnss.fix import Fix
 
 SourceItem = Fix | DecodeError
 Deliver = Callable[[SourceItem], None]
+DeliverMany = Callable[[Sequence[SourceItem]], None]
 
 
 @runtime_checkable
@@ -32,4 +35,27 @@ class Source(Protocol):
         """Stop reading and join the threads (idempotent)."""
 
 
-__all__ = ["Deliver", "Source", "SourceItem"]
+@runtime_checkable
+class BatchSource(Protocol):
+    """A source that can deliver the items of one read in one call."""
+
+    name: str
+
+    def start_many(self, deliver_many: DeliverMany) -> None:
+        """Start reading; the items of each read go to ``deliver_many`` in stream order."""
+
+    def stop(self) -> None:
+        """Stop reading and join the threads (idempotent)."""
+
+
+def one_by_one(deliver: Deliver) -> DeliverMany:
+    """``deliver_many`` made of a per-item ``deliver``."""
+
+    def deliver_many(items: Sequence[SourceItem]) -> None:
+        for item in items:
+            deliver(item)
+
+    return deliver_many
+
+
+__all__ = ["BatchSource", "Deliver", "DeliverMany", "Source", "SourceItem", "one_by_one"]
