@@ -1,7 +1,9 @@
 """Evaluator throughput: N terminals at 1 Hz on a site, against a bare zone-lookup loop.
 
-Prints fixes/s through the evaluator, fixes/s of a loop that only projects and looks up
-membership (the geometry floor), their ratio, and memory per terminal. Run:
+Prints fixes/s (CPU time) through the evaluator's reference path, its fast path fix by
+fix (``feed``) and by batches (``feed_many``, projection included), of a loop that only
+projects and looks up membership (the geometry floor), the ratios, and memory per
+terminal; it checks that the three evaluator runs give identical events. Run:
 
     .venv/bin/python bench/bench_evaluator.py [--config fence.toml] [--terminals 10000] [--seconds 20]
     .venv/bin/python bench/bench_evaluator.py --zones 1000   # the demo's defaults, N generated zones
@@ -20,6 +22,7 @@ import tracemalloc
 from pathlib import Path
 
 from events.evaluator import Evaluator
+from events.model import Event
 from gnss.fix import Fix
 from gnss.instant import parse_instant
 from zones.index import ZoneIndex
@@ -55,25 +58,40 @@ def _bounds(site: Site) -> tuple[float, float, float, float]:
 
 
 def bare_loop(index: ZoneIndex, fixes: list[Fix]) -> float:
-    """Seconds for project + membership per fix, membership kept per terminal."""
+    """CPU seconds for project + membership per fix, membership kept per terminal."""
     member: dict[str, frozenset[str]] = {}
     empty: frozenset[str] = frozenset()
-    start = time.perf_counter()
+    start = time.process_time()
     for f in fixes:
         assert f.lat is not None and f.lon is not None
         x, y = index.project(f.lon, f.lat)
         member[f.terminal] = index.membership(member.get(f.terminal, empty), x, y, 0.05)
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
-def evaluator_loop(site: Site, index: ZoneIndex, fixes: list[Fix]) -> tuple[float, int]:
-    """Seconds through the evaluator, and the number of events."""
-    ev = Evaluator(site, index)
-    events = 0
-    start = time.perf_counter()
+def evaluator_loop(site: Site, index: ZoneIndex, fixes: list[Fix], reference: bool) -> tuple[float, list[Event]]:
+    """CPU seconds through ``Evaluator.feed`` fix by fix (projecting each), and the events."""
+    ev = Evaluator(site, index, reference=reference)
+    events: list[Event] = []
+    start = time.process_time()
     for f in fixes:
-        events += len(ev.feed(f))
-    return time.perf_counter() - start, events
+        events += ev.feed(f)
+    return time.process_time() - start, events
+
+
+def batch_loop(site: Site, index: ZoneIndex, fixes: list[Fix], batch: int) -> tuple[float, list[Event]]:
+    """CPU seconds through ``Evaluator.feed_many``, ``batch`` fixes a call, projecting each
+    batch with one pyproj call (as a replay does), and the events."""
+    ev = Evaluator(site, index)
+    events: list[Event] = []
+    start = time.process_time()
+    for i in range(0, len(fixes), batch):
+        chunk = fixes[i : i + batch]
+        lons = [math.nan if f.lon is None else f.lon for f in chunk]
+        lats = [math.nan if f.lat is None else f.lat for f in chunk]
+        xs, ys = index.project_many(lons, lats)
+        events += ev.feed_many(chunk, xs, ys)
+    return time.process_time() - start, events
 
 
 def memory_per_terminal(site: Site, index: ZoneIndex, fixes: list[Fix], n: int) -> float:
@@ -114,6 +132,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--zones", type=int, default=0, help="use N generated zones instead")
+    parser.add_argument("--batch", type=int, default=1024, help="fixes per feed_many call")
     args = parser.parse_args()
     site = load_site(args.config)
     if args.zones:
@@ -123,10 +142,17 @@ def main() -> None:
     n = len(fixes)
     print(f"site: {site.name}: {len(site.zones)} zones; {args.terminals} terminals x {args.seconds} s = {n} fixes")
     bare_s = bare_loop(index, fixes)
-    eval_s, events = evaluator_loop(site, index, fixes)
-    print(f"bare zone lookup : {n / bare_s:>10,.0f} fixes/s")
-    print(f"evaluator        : {n / eval_s:>10,.0f} fixes/s  ({events} events)")
-    print(f"evaluator / bare : {bare_s / eval_s:.2f}x the bare loop's rate")
+    ref_s, ref_events = evaluator_loop(site, index, fixes, reference=True)
+    fast_s, fast_events = evaluator_loop(site, index, fixes, reference=False)
+    batch_s, batch_events = batch_loop(site, index, fixes, args.batch)
+    if not ref_events == fast_events == batch_events:
+        raise SystemExit("the fast path's events differ from the reference's")
+    print(f"bare zone lookup          : {n / bare_s:>10,.0f} fixes/s (CPU time)")
+    print(f"evaluator, reference path : {n / ref_s:>10,.0f} fixes/s  ({len(ref_events)} events)")
+    print(f"evaluator, feed           : {n / fast_s:>10,.0f} fixes/s  {ref_s / fast_s:.2f}x the reference")
+    print(f"evaluator, feed_many {args.batch:<5}: {n / batch_s:>10,.0f} fixes/s  {ref_s / batch_s:.2f}x the reference"
+          " (projection included)")
+    print(f"feed_many / bare          : {bare_s / batch_s:.2f}x the bare loop's rate; events identical")
     short = fixes[: args.terminals * 5]
     per_5 = memory_per_terminal(site, index, short, args.terminals)
     per_all = memory_per_terminal(site, index, fixes, args.terminals)

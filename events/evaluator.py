@@ -8,11 +8,16 @@ No wall clock, no I/O: callers feed fixes and ticks.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from events import fixfilter
-from events.fixfilter import FixVerdict
+from events.fixfilter import MAX_CONSECUTIVE_REJECTIONS, FixVerdict
 from events.loitering import LoiteringFamily
 from events.model import Event
 from events.occupancy import OccupancyFamily
@@ -24,24 +29,35 @@ from events.trespass import TrespassFamily
 from events.view import EvaluatorView, build_view
 from gnss.fix import Fix
 from zones.index import ZoneIndex
-from zones.model import Site, Zone
+from zones.model import FALLBACK_ACCURACY_M, Site, Zone
 
 
 class Evaluator:
     """Fixes and ticks in, events out, exactly per the contract."""
 
-    def __init__(self, site: Site, index: ZoneIndex | None = None) -> None:
+    def __init__(self, site: Site, index: ZoneIndex | None = None, *, reference: bool = False) -> None:
+        """``reference=True`` sends every fix through the general path (the simple
+        reference the fast path is tested against); the events are the same either way."""
         self.site = site
         self.index = index if index is not None else ZoneIndex.build(site)
+        self.reference = reference
         self.zones: dict[str, Zone] = {z.id: z for z in site.zones}
         self.terminals: dict[str, TerminalState] = {}
         self.timers = TimerQueue()
         self.clock_ms: int | None = None
         self.first_step_ms: int | None = None
         self.seq = 0
-        self.verdicts: Counter[FixVerdict] = Counter()
+        self._verdicts: Counter[FixVerdict] = Counter()
+        self._fast_accepted = 0  # ACCEPTED verdicts of the fast path, kept apart (cheaper)
         d = site.defaults
         offline_after_ms = seconds_to_ms(d.offline_after_s)
+        # The defaults the fast path reads on every fix, one attribute each.
+        self._offline_after_ms = offline_after_ms
+        self._accepted_qualities = d.accepted_qualities
+        self._max_speed_mps = d.max_speed_mps
+        self._accuracy_m = d.accuracy_m
+        self._still_kinds = d.still_kinds
+        self._still_radius_m = d.still_radius_m
         self.offline = OfflineFamily(offline_after_ms)
         self.trespass = TrespassFamily(site.timezone)
         self.loitering = LoiteringFamily()
@@ -55,13 +71,46 @@ class Evaluator:
         ``position_m`` is the fix projected into the site's metric CRS, when the caller
         projected a batch at once (``ZoneIndex.project_many``); otherwise it is projected here.
         """
-        out: list[Event] = []
         clock_ms = self.clock_ms
-        t_ms = fix.t_ms if clock_ms is None or fix.t_ms > clock_ms else clock_ms
-        self._fire_timers_until(t_ms, out)
-        step = self._begin(t_ms)
-        self._apply_fix(fix, step, position_m)
-        self._finish(step, out)
+        if clock_ms is not None and not self.reference:
+            if position_m is None and fix.lat is not None and fix.lon is not None:
+                position_m = self.index.project(fix.lon, fix.lat)
+            x_m, y_m = position_m if position_m is not None else (math.nan, math.nan)
+            t_ms = fix.t_ms if fix.t_ms > clock_ms else clock_ms
+            if self._uneventful(fix, t_ms, x_m, y_m, -1):
+                return []
+        return self._feed_general(fix, position_m)
+
+    def feed_many(
+        self,
+        fixes: Sequence[Fix],
+        xs_m: npt.ArrayLike | None = None,
+        ys_m: npt.ArrayLike | None = None,
+    ) -> list[Event]:
+        """Feed ``fixes`` in order, one input step each; the events of all the steps.
+
+        Exactly what ``feed`` gives fix by fix. ``xs_m``/``ys_m`` are the fixes projected
+        into the metric CRS (``ZoneIndex.project_many``), one entry per fix; entries of
+        fixes without a position are ignored. When not given they are projected here.
+        The grid cells of the whole batch are looked up at once.
+        """
+        if xs_m is None or ys_m is None:
+            xs_m, ys_m = self._project_batch(fixes)
+        xs: list[float] = np.asarray(xs_m, dtype=float).tolist()
+        ys: list[float] = np.asarray(ys_m, dtype=float).tolist()
+        if not len(xs) == len(ys) == len(fixes):
+            raise ValueError(f"{len(fixes)} fixes but {len(xs)} x and {len(ys)} y positions")
+        cells = self.index.cells_many(xs, ys)
+        out: list[Event] = []
+        uneventful = self._uneventful
+        reference = self.reference
+        for fix, x_m, y_m, cell in zip(fixes, xs, ys, cells, strict=True):
+            clock_ms = self.clock_ms
+            if clock_ms is not None and not reference:
+                t_ms = fix.t_ms if fix.t_ms > clock_ms else clock_ms
+                if uneventful(fix, t_ms, x_m, y_m, cell):
+                    continue
+            out += self._feed_general(fix, (x_m, y_m) if fix.lat is not None else None)
         return out
 
     def advance_to(self, t_ms: int) -> list[Event]:
@@ -73,6 +122,14 @@ class Evaluator:
         step = self._begin(t_ms)
         self._finish(step, out)
         return out
+
+    @property
+    def verdicts(self) -> Counter[FixVerdict]:
+        """How many fixes got each verdict (section 3), since this evaluator was built."""
+        counts = Counter(self._verdicts)
+        if self._fast_accepted:
+            counts[FixVerdict.ACCEPTED] += self._fast_accepted
+        return counts
 
     def next_deadline(self) -> int | None:
         """The earliest armed timer, or None."""
@@ -90,14 +147,126 @@ class Evaluator:
 
     @classmethod
     def restore(
-        cls, site: Site, snapshot: dict[str, Any], index: ZoneIndex | None = None
+        cls, site: Site, snapshot: dict[str, Any], index: ZoneIndex | None = None,
+        *, reference: bool = False,
     ) -> Evaluator:
         """A new evaluator that continues exactly where ``snapshot`` was taken."""
         from events.snapshot import restore_snapshot
 
-        evaluator = cls(site, index)
+        evaluator = cls(site, index, reference=reference)
         restore_snapshot(evaluator, snapshot)
         return evaluator
+
+    # --- the two paths for a fix -----------------------------------------------------
+    def _feed_general(self, fix: Fix, position_m: tuple[float, float] | None) -> list[Event]:
+        """The reference path: any fix, any state (timers, events, first fixes)."""
+        out: list[Event] = []
+        clock_ms = self.clock_ms
+        t_ms = fix.t_ms if clock_ms is None or fix.t_ms > clock_ms else clock_ms
+        self._fire_timers_until(t_ms, out)
+        step = self._begin(t_ms)
+        self._apply_fix(fix, step, position_m)
+        self._finish(step, out)
+        return out
+
+    def _project_batch(self, fixes: Sequence[Fix]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        lons = [math.nan if f.lon is None else f.lon for f in fixes]
+        lats = [math.nan if f.lat is None else f.lat for f in fixes]
+        return self.index.project_many(lons, lats)
+
+    def _uneventful(self, fix: Fix, t_ms: int, x_m: float, y_m: float, cell: int) -> bool:
+        """Apply ``fix`` at step time ``t_ms`` when the step is certain to emit nothing.
+
+        The fast path: no timer due up to ``t_ms``, a known online terminal with an
+        accepted fix before, and (for an accepted fix) the same zones after it and no
+        stillness event. It decides before it changes anything; on False nothing was
+        changed and the fix goes through ``_feed_general``. What it changes is exactly
+        what the general path changes for such a step, in the same order (timer arming
+        order included). ``x_m``/``y_m`` is the projected position (ignored for a fix
+        without one); ``cell`` its grid cell from ``ZoneIndex.cells_many``, or -1.
+        One function on purpose: each call saved is ~3% of the fast path.
+        """
+        timers = self.timers
+        if not timers.none_due(t_ms):
+            return False
+        ts = self.terminals.get(fix.terminal)
+        if ts is None or ts.offline or ts.last_t_ms is None:
+            return False
+        fix_t_ms = fix.t_ms
+        heard_ms = ts.last_heard_ms if ts.last_heard_ms >= fix_t_ms else fix_t_ms
+        offline_ms = heard_ms + self._offline_after_ms
+        if offline_ms <= t_ms:
+            return False
+        last_t_ms = ts.last_t_ms
+        if fix_t_ms <= last_t_ms:
+            return self._unaccepted(ts, FixVerdict.OUT_OF_ORDER, t_ms, heard_ms, offline_ms)
+        if fix.lat is None:
+            return self._unaccepted(ts, FixVerdict.NO_POSITION, t_ms, heard_ms, offline_ms)
+        if fix.quality not in self._accepted_qualities:
+            return self._unaccepted(ts, FixVerdict.QUALITY_NOT_ACCEPTED, t_ms, heard_ms, offline_ms)
+        kind = ts.terminal.kind
+        dt_s = (fix_t_ms - last_t_ms) / 1000.0
+        if math.hypot(x_m - ts.x, y_m - ts.y) / dt_s > self._max_speed_mps[kind]:
+            if ts.rejections >= MAX_CONSECUTIVE_REJECTIONS:
+                return False
+            ts.rejections += 1
+            return self._unaccepted(ts, FixVerdict.JUMP_REJECTED, t_ms, heard_ms, offline_ms)
+        # Accepted: membership must stay, stillness must not change state.
+        acc_m = fix.acc_m
+        if acc_m is None or not acc_m > 0:
+            acc_m = self._accuracy_m.get(fix.quality, FALLBACK_ACCURACY_M)
+        before = ts.zones
+        if cell < 0:
+            after = self.index.membership(before, x_m, y_m, acc_m)
+        else:
+            after = self.index.membership_in_cell(cell, before, x_m, y_m, acc_m)
+        if after is not before and after != before:
+            return False
+        st = None
+        still_deadline_ms: int | None = None
+        if kind in self._still_kinds:
+            st = self.stillness.states.get(ts.terminal.id)
+            if st is None or st.fresh or st.t_ms is None:
+                return False
+            if math.hypot(x_m - st.x_m, y_m - st.y_m) > self._still_radius_m:
+                if st.raised:
+                    return False
+                limit_ms = self.stillness.limit_ms(ts)
+                if limit_ms is not None:
+                    still_deadline_ms = t_ms + limit_ms
+                    if still_deadline_ms <= t_ms:
+                        return False
+            else:
+                st = None  # within the radius: the anchor stays
+        # Decided: apply in the general path's order (heard, accept, stillness).
+        ts.last_heard_ms = heard_ms
+        timers.arm(ts.offline_key, offline_ms)
+        ts.rejections = 0
+        ts.last_t_ms = fix_t_ms
+        ts.x = x_m
+        ts.y = y_m
+        ts.lat = fix.lat
+        ts.lon = fix.lon
+        ts.quality = fix.quality
+        if st is not None:  # a new anchor
+            st.move_anchor(x_m, y_m, t_ms)
+            if still_deadline_ms is None:
+                timers.cancel(ts.stillness_key)
+            else:
+                timers.arm(ts.stillness_key, still_deadline_ms)
+        self.clock_ms = t_ms
+        self._fast_accepted += 1
+        return True
+
+    def _unaccepted(
+        self, ts: TerminalState, verdict: FixVerdict, t_ms: int, heard_ms: int, offline_ms: int
+    ) -> bool:
+        """The fast path's end for a fix that was heard but not accepted."""
+        ts.last_heard_ms = heard_ms
+        self.timers.arm(ts.offline_key, offline_ms)
+        self.clock_ms = t_ms
+        self._verdicts[verdict] += 1
+        return True
 
     # --- steps ------------------------------------------------------------------------
     def _begin(self, t_ms: int, timers_due: bool = False) -> Step:
@@ -173,7 +342,7 @@ class Evaluator:
         if self.offline.on_heard(ts, fix.t_ms, first, step):
             self.occupancy.on_online_change(ts, ts.zones)
         verdict = self._check(ts, fix, position_m)
-        self.verdicts[verdict] += 1
+        self._verdicts[verdict] += 1
         if verdict.accepted:
             self._accepted(ts, fix, step)
 

@@ -50,8 +50,7 @@ def take_snapshot(ev: Evaluator) -> dict[str, Any]:
         "stillness": [
             {
                 "id": tid,
-                "anchor": None if st.anchor is None
-                else [st.anchor.x_m, st.anchor.y_m, st.anchor.t_ms],
+                "anchor": None if st.t_ms is None else [st.x_m, st.y_m, st.t_ms],
                 "raised": st.raised,
                 "fresh": st.fresh,
             }

@@ -28,6 +28,8 @@ class TerminalState:
         "quality",
         "rejections",
         "zones",
+        "offline_key",
+        "stillness_key",
     )
 
     def __init__(self, terminal: Terminal, registered: bool) -> None:
@@ -43,6 +45,8 @@ class TerminalState:
         self.quality: int | None = None
         self.rejections = 0
         self.zones: frozenset[str] = frozenset()
+        self.offline_key: TimerKey = (TimerKind.OFFLINE, terminal.id, "")
+        self.stillness_key: TimerKey = (TimerKind.STILLNESS, terminal.id, "")
 
     @property
     def id(self) -> str:

@@ -84,6 +84,18 @@ class TimerQueue:
             heapq.heapreplace(heap, (armed, kind, self._order[key], key))
             self._queued[key] = armed
 
+    def none_due(self, at_ms: int) -> bool:
+        """True when no armed timer has a deadline at or before ``at_ms``.
+
+        Looks at the heap top first: queued deadlines are never later than armed ones, so
+        a top after ``at_ms`` answers without settling stale entries.
+        """
+        heap = self._heap
+        if not heap or heap[0][0] > at_ms:
+            return True
+        self._settle_top()
+        return not heap or heap[0][0] > at_ms
+
     def next_deadline(self) -> int | None:
         """The earliest armed deadline, or None."""
         self._settle_top()

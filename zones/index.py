@@ -22,7 +22,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from zones.crs import FloatArray, Projection, projection_for
-from zones.grid import EMPTY, CellTable, Grid, ZoneCells, band_decision, classify
+from zones.grid import EMPTY, BandEntry, CellTable, Grid, ZoneCells, band_decision, classify
 from zones.model import Site, Zone
 
 DEFAULT_H_MAX_M = 4.0
@@ -225,12 +225,36 @@ class ZoneIndex:
         deep, band = self._records[self._cells[int(fx) * self._ny + int(fy)]]
         if not band:
             return deep
-        added = [
-            entry[0]
-            for entry in band
-            if band_decision(entry, entry[0] in current, x, y, entry[1] if entry[1] > acc_m else acc_m)
-        ]
-        return deep.union(added) if added else deep
+        return _with_band(deep, band, current, x, y, acc_m)
+
+    def cells_many(self, xs: npt.ArrayLike, ys: npt.ArrayLike) -> list[int]:
+        """The grid cell (record number) of each metric point, for ``membership_in_cell``.
+
+        Points off the grid, or not numbers (NaN), get the empty cell 0. Vectorised: the
+        per-point arithmetic of ``membership`` done once for a batch.
+        """
+        x = np.asarray(xs, dtype=float)
+        y = np.asarray(ys, dtype=float)
+        fx = (x - self._x0) * self._inv_cell
+        fy = (y - self._y0) * self._inv_cell
+        on_grid = (fx >= 0) & (fx < self._nx) & (fy >= 0) & (fy < self._ny)
+        ix = np.where(on_grid, fx, 0.0).astype(np.int64)
+        iy = np.where(on_grid, fy, 0.0).astype(np.int64)
+        slots = self._cells_np[ix * self._ny + iy]
+        slots[~on_grid] = 0
+        cells: list[int] = slots.tolist()
+        return cells
+
+    def membership_in_cell(
+        self, cell: int, current: frozenset[str], x: float, y: float, acc_m: float
+    ) -> frozenset[str]:
+        """``membership`` for a point whose cell ``cells_many`` already found."""
+        if acc_m > self.h_max_m:
+            return self.membership_exact(current, x, y, acc_m)
+        deep, band = self._records[cell]
+        if not band:
+            return deep
+        return _with_band(deep, band, current, x, y, acc_m)
 
     def membership_many(
         self,
@@ -243,25 +267,20 @@ class ZoneIndex:
         x = np.asarray(xs, dtype=float)
         y = np.asarray(ys, dtype=float)
         acc = np.broadcast_to(np.asarray(accs_m, dtype=float), x.shape)
-        fx = (x - self._x0) * self._inv_cell
-        fy = (y - self._y0) * self._inv_cell
-        on_grid = (fx >= 0) & (fx < self._nx) & (fy >= 0) & (fy < self._ny)
-        keys = np.where(on_grid, fx.astype(np.int64) * self._ny + fy.astype(np.int64), 0)
-        slots = self._cells_np[keys]
-        slots[~on_grid] = 0
-        out: list[frozenset[str]] = []
-        records = self._records
-        h_max = self.h_max_m
-        for i, (slot, a) in enumerate(zip(slots.tolist(), acc.tolist(), strict=True)):
-            if a > h_max:
-                out.append(self.membership_exact(currents[i], float(x[i]), float(y[i]), a))
-                continue
-            deep, band = records[slot]
-            if not band:
-                out.append(deep)
-                continue
-            current = currents[i]
-            xi, yi = float(x[i]), float(y[i])
-            added = [e[0] for e in band if band_decision(e, e[0] in current, xi, yi, e[1] if e[1] > a else a)]
-            out.append(deep.union(added) if added else deep)
-        return out
+        cells = self.cells_many(x, y)
+        return [
+            self.membership_in_cell(cell, current, xi, yi, a)
+            for cell, current, xi, yi, a in zip(cells, currents, x.tolist(), y.tolist(), acc.tolist(), strict=True)
+        ]
+
+
+def _with_band(
+    deep: frozenset[str], band: tuple[BandEntry, ...], current: frozenset[str], x: float, y: float, acc_m: float
+) -> frozenset[str]:
+    """The deep zones of a cell plus the band zones the hysteresis keeps or lets in."""
+    added = [
+        entry[0]
+        for entry in band
+        if band_decision(entry, entry[0] in current, x, y, entry[1] if entry[1] > acc_m else acc_m)
+    ]
+    return deep.union(added) if added else deep

@@ -152,10 +152,14 @@ def as_rows(events: list[Event]) -> Counter[tuple[Any, ...]]:
 
 
 def check(tmp: Path, scenario: Scenario) -> None:
-    """Assert that the scenario gives exactly its expected events (as a multiset)."""
+    """Assert that the scenario gives exactly its expected events (as a multiset), and the
+    same events in the same order through the evaluator's reference path."""
     site = write_site(tmp, scenario)
     ev = Evaluator(site)
-    got = as_rows(run(site, scenario.inputs, scenario.until_s, ev))
+    events = run(site, scenario.inputs, scenario.until_s, ev)
+    reference = run(site, scenario.inputs, scenario.until_s, Evaluator(site, ev.index, reference=True))
+    assert events == reference, f"{scenario.name}: the fast path differs from the reference"
+    got = as_rows(events)
     rejected = ev.verdicts[FixVerdict.JUMP_REJECTED]
     assert rejected == scenario.jumps_rejected, f"{scenario.name}: {rejected} jumps rejected"
     want: Counter[tuple[Any, ...]] = Counter(

@@ -33,8 +33,8 @@ SCENARIOS = [
              defaults=QUIET),
     Scenario("a fix too old does not bring the terminal back; a newer one does",
              [ZONE],
-             [Fx(0, "W-1", *OUT)] + every("W-2", 0, 100, 10, OUT)
-             + [Fx(65, "W-1", *OUT), Fx(71, "W-1", *OUT)],
+             [Fx(0, "W-1", *OUT), *every("W-2", 0, 100, 10, OUT),
+              Fx(65, "W-1", *OUT), Fx(71, "W-1", *OUT)],
              [(30, "offline", "raised", None, "W-1"), (100, "offline", "cleared", None, "W-1")],
              defaults=QUIET),
     Scenario("offline terminals are not counted but keep their memberships",
