@@ -138,12 +138,14 @@ def decode_fix_lines(lines: Sequence[bytes]) -> FastLines:
     taken: list[int] = []
     make = Fix.of_checked
     decode = _decode_record
-    last_t = ""
+    last_t: str | None = None
     last_ms = 0
     for index, line in enumerate(lines):
         try:
+            if not line.isascii():
+                line.decode("utf-8")  # msgspec does not check the bytes of keys it skips
             record = decode(line)
-        except msgspec.MsgspecError:
+        except (msgspec.MsgspecError, UnicodeDecodeError):
             continue
         t = record.t
         if t != last_t:
