@@ -13,11 +13,15 @@ resident memory is also sampled while the replay runs (at a quarter of the input
 the end) to show it stays flat.
 
 Stages per input kind, each printed with fixes/s and the ratio to the bare loop:
-- bare: read and parse only (fix JSON: ``parse_fix_line`` per line; NMEA: the decoder
-  over each file);
-- readers: the replay readers and the k-way merge, no evaluator;
-- replay: readers + evaluator + JSON Lines events to /dev/null (``fence replay``);
+- bare: read and parse only (fix JSON: the reference ``parse_fix_line`` per line, and the
+  fast path ``decode_fix_lines`` over 128 KiB chunks; NMEA: the decoder over each file);
+- readers: the replay readers and the k-way merge, no evaluator (``ref``: the reference
+  JSON Lines reader, line by line; else the fast reader);
+- replay: readers + evaluator + JSON Lines events to /dev/null (``fence replay``), with the
+  reference reader and with the fast one;
 - replay+report: as replay, with the report observer (``fence replay --out``).
+The track recording (the same fixes with arrival instants ``rx``, as the engine records
+them) runs the readers and replay stages both ways too.
 """
 
 from __future__ import annotations
@@ -41,12 +45,21 @@ sys.path.insert(0, str(REPO))
 from events.evaluator import Evaluator  # noqa: E402
 from gnss import encode  # noqa: E402
 from gnss.decoder import NmeaDecoder  # noqa: E402
-from gnss.fixjson import parse_fix_line  # noqa: E402
+from gnss.fixjson import decode_fix_lines, parse_fix_line  # noqa: E402
 from gnss.instant import format_instant, parse_instant  # noqa: E402
 from replay.driver import ReplayOptions, run_replay  # noqa: E402
 from replay.observe import ReportObserver  # noqa: E402
 from replay.opening import InputSpec, buffer_bytes_for  # noqa: E402
-from replay.readers import ReaderOptions, SkipLog, merge_arrivals, read_group  # noqa: E402
+from replay.readers import (  # noqa: E402
+    READERS,
+    REFERENCE_READERS,
+    ArrivalStream,
+    Reader,
+    ReaderOptions,
+    SkipLog,
+    merge_arrivals,
+    read_group,
+)
 from replay.sinks import JsonlSink  # noqa: E402
 from zones.index import ZoneIndex  # noqa: E402
 from zones.site import load_site  # noqa: E402
@@ -87,8 +100,9 @@ class _Walkers:
         return self.pos
 
 
-def make_inputs(config: Path, terminals: int, seconds: int, folder: Path) -> tuple[Path, list[Path]]:
-    """Write the fix log (time order) and one NMEA file per terminal; return their paths."""
+def make_inputs(config: Path, terminals: int, seconds: int, folder: Path) -> tuple[Path, Path, list[Path]]:
+    """Write the fix log (time order), its track recording (arrival 80-2,500 ms after the
+    fix time, in fix order) and one NMEA file per terminal; return their paths."""
     site = load_site(config)
     import shapely
 
@@ -96,25 +110,29 @@ def make_inputs(config: Path, terminals: int, seconds: int, folder: Path) -> tup
     walkers = _Walkers(terminals, bounds)  # type: ignore[arg-type]
     ids = [f"T-{k:05d}" for k in range(terminals)]
     fix_path = folder / "fixes.jsonl"
+    track_path = folder / "track.jsonl"
     nmea_paths = [folder / f"{tid}.nmea" for tid in ids]
     nmea_files = [open(p, "w", encoding="ascii") for p in nmea_paths]  # noqa: SIM115
     try:
-        with open(fix_path, "w", encoding="utf-8") as fixes:
+        with open(fix_path, "w", encoding="utf-8") as fixes, \
+                open(track_path, "w", encoding="utf-8") as track:
             for s in range(seconds):
                 t_ms = START_MS + s * 1000
                 t = format_instant(t_ms)
                 positions = walkers.step()
-                fixes.write("".join(
-                    f'{{"t": "{t}", "terminal": "{tid}", "lat": {lat:.8f}, "lon": {lon:.8f}, '
-                    f'"quality": 4, "acc": 0.05}}\n'
-                    for tid, (lon, lat) in zip(ids, positions, strict=True)))
+                lines = [f'{{"t": "{t}", "terminal": "{tid}", "lat": {lat:.8f}, "lon": {lon:.8f}, '
+                         f'"quality": 4, "acc": 0.05' for tid, (lon, lat) in zip(ids, positions, strict=True)]
+                fixes.write("".join(line + "}\n" for line in lines))
+                track.write("".join(
+                    f'{line}, "rx": "{format_instant(t_ms + 80 + (k * 7919) % 2420)}"}}\n'
+                    for k, line in enumerate(lines)))
                 for handle, (lon, lat) in zip(nmea_files, positions, strict=True):
                     handle.write(encode.gga("GN", t_ms, lat, lon, 4, sats=24, hdop=0.7, alt_m=1012.0)
                                  + encode.rmc("GN", t_ms, lat, lon, mode="R"))
     finally:
         for handle in nmea_files:
             handle.close()
-    return fix_path, nmea_paths
+    return fix_path, track_path, nmea_paths
 
 
 def _in_child(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -165,6 +183,22 @@ def bare_jsonl(path: Path) -> Callable[[Callable[[int], None]], int]:
     return run
 
 
+def bare_jsonl_fast(path: Path) -> Callable[[Callable[[int], None]], int]:
+    """Read 128 KiB chunks, split lines, parse them through the fast path, nothing else."""
+    def run(sample: Callable[[int], None]) -> int:
+        n = 0
+        with open(path, "rb") as handle:
+            rest = b""
+            while data := handle.read(1 << 17):
+                data = rest + data
+                cut = data.rfind(b"\n") + 1
+                rest = data[cut:]
+                n += len(decode_fix_lines(data[:cut - 1].split(b"\n")).fixes)
+                sample(n)
+        return n
+    return run
+
+
 def bare_nmea(paths: list[Path]) -> Callable[[Callable[[int], None]], int]:
     """Decode each NMEA file in turn, nothing else."""
     def run(sample: Callable[[int], None]) -> int:
@@ -185,28 +219,39 @@ def _groups(paths: list[Path]) -> list[tuple[InputSpec, ...]]:
     return [(InputSpec(str(p), None, buffer_bytes),) for p in paths]
 
 
-def readers_only(paths: list[Path]) -> Callable[[Callable[[int], None]], int]:
-    """The replay readers and merge, no evaluator."""
+def readers_only(paths: list[Path], readers: dict[Any, Reader] = READERS,
+                 ) -> Callable[[Callable[[int], None]], int]:
+    """The replay readers and merge, no evaluator (batches of a single input as the driver
+    takes them; merged inputs item by item)."""
     def run(sample: Callable[[int], None]) -> int:
         skips = SkipLog(None)
+        arrivals = merge_arrivals([read_group(g, skips, ReaderOptions(), readers=readers)
+                                   for g in _groups(paths)])
         n = 0
-        for n, _ in enumerate(merge_arrivals(
-                [read_group(g, skips, ReaderOptions()) for g in _groups(paths)]), 1):
-            if n % 16384 == 0:
-                sample(n)
+        if isinstance(arrivals, ArrivalStream):
+            for batch in arrivals.batches():
+                n += len(batch.fixes)
+                if n % 16384 < len(batch.fixes):
+                    sample(n)
+        else:
+            for n, _ in enumerate(arrivals, 1):
+                if n % 16384 == 0:
+                    sample(n)
         sample(n)
         return n
     return run
 
 
-def full_replay(config: Path, paths: list[Path], report: bool) -> Callable[[Callable[[int], None]], int]:
+def full_replay(config: Path, paths: list[Path], report: bool, readers: dict[Any, Reader] = READERS,
+                ) -> Callable[[Callable[[int], None]], int]:
     """Readers, evaluator, events as JSON Lines to /dev/null (and the report observer)."""
     def run(sample: Callable[[int], None]) -> int:
         site = load_site(config)
         evaluator = Evaluator(site, ZoneIndex.build(site))
         observer = ReportObserver(site, evaluator, None) if report else None
         skips = SkipLog(None)
-        arrivals = merge_arrivals([read_group(g, skips, ReaderOptions()) for g in _groups(paths)])
+        arrivals = merge_arrivals([read_group(g, skips, ReaderOptions(), readers=readers)
+                                   for g in _groups(paths)])
         with open(os.devnull, "w", encoding="utf-8") as sink:
             stats = run_replay(evaluator, arrivals, ReplayOptions(), JsonlSink(sink, site),
                                observer, sample)
@@ -223,7 +268,7 @@ def _best(repeat: int, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 def _row(name: str, result: dict[str, Any], base_rate: float | None) -> str:
     if "error" in result:
-        return f"  {name:<15} failed: {result['error']}"
+        return f"  {name:<18} failed: {result['error']}"
     rate = result["fixes"] / result["seconds"]
     ratio = f"{rate / base_rate:6.2f}x bare" if base_rate else "  (baseline)"
     rss = result["rss_samples"]
@@ -231,9 +276,23 @@ def _row(name: str, result: dict[str, Any], base_rate: float | None) -> str:
     if len(rss) >= 4:
         quarter = rss[len(rss) // 4]
         flat = f"  RSS at 1/4 {quarter:6.1f} MB, at end {rss[-1]:6.1f} MB"
-    return (f"  {name:<15} {result['fixes']:>10,} fixes {result['seconds']:7.2f} s CPU "
+    return (f"  {name:<18} {result['fixes']:>10,} fixes {result['seconds']:7.2f} s CPU "
             f"({result['wall_s']:6.2f} s wall) {rate:>10,.0f} fixes/s {ratio}  "
             f"peak {result['peak_mb']:6.1f} MB{flat}")
+
+
+def _reader_stages(name: str, args: argparse.Namespace, paths: list[Path], base_rate: float | None) -> None:
+    """Readers and replay of JSON Lines inputs, with the reference reader and the fast one."""
+    ref_readers = _best(args.repeat, lambda: _timed(readers_only(paths, REFERENCE_READERS)))
+    print(_row(f"{name}readers ref", ref_readers, base_rate))
+    print(_row(f"{name}readers", _best(args.repeat, lambda: _timed(readers_only(paths))), base_rate))
+    ref = _best(args.repeat, lambda: _timed(full_replay(args.config, paths, False, REFERENCE_READERS)))
+    print(_row(f"{name}replay ref", ref, base_rate))
+    fast = _best(args.repeat, lambda: _timed(full_replay(args.config, paths, False)))
+    print(_row(f"{name}replay", fast, base_rate))
+    if "error" not in ref and "error" not in fast:
+        print(f"  {'':<18} replay fast/ref: {ref['seconds'] / fast['seconds']:.2f}x "
+              f"(the same evaluator, driver and output)")
 
 
 def main() -> int:
@@ -250,18 +309,21 @@ def main() -> int:
     seconds = 1500 if args.full else args.seconds
     with tempfile.TemporaryDirectory(prefix="bench-replay-") as tmp:
         t0 = time.perf_counter()
-        fix_path, nmea_paths = make_inputs(args.config, args.terminals, seconds, Path(tmp))
+        fix_path, track_path, nmea_paths = make_inputs(args.config, args.terminals, seconds, Path(tmp))
         size_mb = fix_path.stat().st_size / 1e6
         print(f"slice: {args.terminals:,} terminals x {seconds} s at 1 Hz = "
               f"{args.terminals * seconds:,} fixes ({size_mb:.0f} MB JSON Lines), site "
               f"{load_site(args.config).name!r}; generated in {time.perf_counter() - t0:.1f} s")
-        print("fix JSON Lines:")
+        cfg = args.config
+        print("fix JSON Lines (ratios against the reference bare parse):")
         base = _best(args.repeat, lambda: _timed(bare_jsonl(fix_path)))
         base_rate = base["fixes"] / base["seconds"] if "error" not in base else None
-        print(_row("bare parse", base, None))
-        print(_row("readers", _best(args.repeat, lambda: _timed(readers_only([fix_path]))), base_rate))
-        print(_row("replay", _best(args.repeat, lambda: _timed(full_replay(args.config, [fix_path], False))), base_rate))
-        print(_row("replay+report", _best(args.repeat, lambda: _timed(full_replay(args.config, [fix_path], True))), base_rate))
+        print(_row("bare parse ref", base, None))
+        print(_row("bare parse fast", _best(args.repeat, lambda: _timed(bare_jsonl_fast(fix_path))), base_rate))
+        _reader_stages("", args, [fix_path], base_rate)
+        print("track recording (the same fixes with arrival instants):")
+        _reader_stages("track ", args, [track_path], base_rate)
+        print(_row("replay+report", _best(args.repeat, lambda: _timed(full_replay(cfg, [fix_path], True))), base_rate))
         if not args.skip_nmea:
             print(f"raw NMEA ({len(nmea_paths):,} files, one per terminal, merged by time):")
             base = _best(args.repeat, lambda: _timed(bare_nmea(nmea_paths)))

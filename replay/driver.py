@@ -126,6 +126,28 @@ def _positions(
     return (next(placed) if f.lat is not None else None for f in fixes)
 
 
+def _feed_lean(
+    evaluator: Evaluator, rx_list: list[int] | None, fixes: list[Fix],
+    emit: Callable[[list[Event]], None],
+) -> None:
+    """A batch fed with nothing to check per item: fixes without arrival instants in one
+    ``feed_many`` call (it projects them at once), else a tick and a fix per item."""
+    if rx_list is None:
+        events = evaluator.feed_many(fixes)
+        if events:
+            emit(events)
+        return
+    advance_to, feed = evaluator.advance_to, evaluator.feed
+    positions = _positions(evaluator.index.project_many, fixes)
+    for rx_ms, fix, position_m in zip(rx_list, fixes, positions, strict=True):
+        events = advance_to(rx_ms)
+        if events:
+            emit(events)
+        events = feed(fix, position_m)
+        if events:
+            emit(events)
+
+
 def _batches(arrivals: Iterable[Arrival]) -> Iterator[ArrivalBatch]:
     if isinstance(arrivals, ArrivalStream):
         return arrivals.batches()
@@ -142,9 +164,9 @@ def run_replay(
 ) -> ReplayStats:
     """Feed the arrivals through the evaluator, writing the events the filters let through.
 
-    Batches of fixes without arrival instants take a lean loop when there is no window,
-    terminal filter or observer (after the first fix); every other step takes the general
-    loop, item by item. Both feed the same fixes in the same order.
+    Without window, terminal filter or observer, batches after the first fix take the
+    lean path (``_feed_lean``); otherwise the general loop, item by item. Both feed the
+    same fixes and ticks in the same order.
     """
     counts = _Counts()
     emit = _emitter(sink, options, observer, counts)
@@ -158,15 +180,12 @@ def run_replay(
     first_step: int | None = None
     project_many = evaluator.index.project_many
     for rx_list, fixes in _batches(arrivals):
-        positions = _positions(project_many, fixes)
-        if lean and rx_list is None and first_step is not None:
-            for fix, position_m in zip(fixes, positions, strict=True):
-                events = feed(fix, position_m)
-                if events:
-                    emit(events)
+        if lean and first_step is not None:
+            _feed_lean(evaluator, rx_list, fixes, emit)
             fed += len(fixes)
         else:
             rx_each: Sequence[int | None] = rx_list if rx_list is not None else [None] * len(fixes)
+            positions = _positions(project_many, fixes)
             for rx_ms, fix, position_m in zip(rx_each, fixes, positions, strict=True):
                 if windowed and not lo_ms <= (fix.t_ms if rx_ms is None else rx_ms) < hi_ms:
                     filtered += 1
