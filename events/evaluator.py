@@ -204,7 +204,7 @@ class Evaluator:
             return self._unaccepted(ts, FixVerdict.NO_POSITION, t_ms, heard_ms, offline_ms)
         if fix.quality not in self._accepted_qualities:
             return self._unaccepted(ts, FixVerdict.QUALITY_NOT_ACCEPTED, t_ms, heard_ms, offline_ms)
-        kind = ts.terminal.kind
+        kind = ts.kind
         dt_s = (fix_t_ms - last_t_ms) / 1000.0
         if math.hypot(x_m - ts.x, y_m - ts.y) / dt_s > self._max_speed_mps[kind]:
             if ts.rejections >= MAX_CONSECUTIVE_REJECTIONS:
@@ -225,7 +225,7 @@ class Evaluator:
         st = None
         still_deadline_ms: int | None = None
         if kind in self._still_kinds:
-            st = self.stillness.states.get(ts.terminal.id)
+            st = ts.still
             if st is None or st.fresh or st.t_ms is None:
                 return False
             if math.hypot(x_m - st.x_m, y_m - st.y_m) > self._still_radius_m:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from events.model import EventState, EventType
 from events.step import RawEvent, Step, TerminalState
-from events.timers import TimerKind
 
 
 class OfflineFamily:
@@ -24,9 +23,9 @@ class OfflineFamily:
                 return False  # a fix that old does not show the terminal is back
             ts.offline = False
             step.emit(RawEvent(EventType.OFFLINE, EventState.CLEARED, None, ts.id))
-            step.arm(TimerKind.OFFLINE, ts.id, "", deadline_ms)
+            step.arm_key(ts.offline_key, deadline_ms)
             return True
-        step.arm(TimerKind.OFFLINE, ts.id, "", deadline_ms)
+        step.arm_key(ts.offline_key, deadline_ms)
         return False
 
     def on_timer(self, ts: TerminalState, step: Step) -> None:

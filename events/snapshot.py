@@ -100,7 +100,8 @@ def _restore(ev: Evaluator, snap: dict[str, Any]) -> None:
     for item in snap["stillness"]:
         a = item["anchor"]
         anchor = None if a is None else Anchor(float(a[0]), float(a[1]), int(a[2]))
-        ev.stillness.states[item["id"]] = StillState(anchor, bool(item["raised"]), bool(item["fresh"]))
+        ts = ev.terminals[item["id"]]
+        ev.stillness.adopt(ts, StillState(anchor, bool(item["raised"]), bool(item["fresh"])))
     occupancy = snap["occupancy"]
     ev.occupancy.grace_end_ms = occupancy["grace_end_ms"]
     for item in occupancy["zones"]:

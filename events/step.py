@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from events.model import EventState, EventType
 from events.timers import TimerKey, TimerKind, TimerQueue
 from zones.model import Terminal
+
+if TYPE_CHECKING:
+    from events.stillness import StillState
 
 
 class TerminalState:
     """What the evaluator knows of one terminal (internal, mutated only by the evaluator).
 
     ``last_t_ms`` is the time of the last accepted fix; ``x``/``y`` its metric position.
+    ``id`` and ``kind`` repeat the terminal's, and ``still`` is its stillness state (owned
+    by the stillness family), so that the evaluator's fast path touches one object less
+    per fix; the timer keys are built once so the timer dict finds them by identity.
     """
 
     __slots__ = (
         "terminal",
+        "id",
+        "kind",
+        "still",
         "registered",
         "last_heard_ms",
         "offline",
@@ -34,6 +44,9 @@ class TerminalState:
 
     def __init__(self, terminal: Terminal, registered: bool) -> None:
         self.terminal = terminal
+        self.id = terminal.id
+        self.kind = terminal.kind
+        self.still: StillState | None = None
         self.registered = registered
         self.last_heard_ms: int = 0
         self.offline = False
@@ -47,11 +60,6 @@ class TerminalState:
         self.zones: frozenset[str] = frozenset()
         self.offline_key: TimerKey = (TimerKind.OFFLINE, terminal.id, "")
         self.stillness_key: TimerKey = (TimerKind.STILLNESS, terminal.id, "")
-
-    @property
-    def id(self) -> str:
-        """The terminal id."""
-        return self.terminal.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +91,21 @@ class Step:
 
     def arm(self, kind: TimerKind, terminal: str, zone: str, deadline_ms: int) -> None:
         """Arm a timer (terminal and zone ids, ``""`` where not applicable)."""
-        self.timers.arm((kind, terminal, zone), deadline_ms)
+        self.arm_key((kind, terminal, zone), deadline_ms)
+
+    def arm_key(self, key: TimerKey, deadline_ms: int) -> None:
+        """Arm the timer ``key`` (e.g. a terminal's own ``offline_key``)."""
+        self.timers.arm(key, deadline_ms)
         if deadline_ms <= self.t_ms:
             self.timers_due = True
 
     def cancel(self, kind: TimerKind, terminal: str, zone: str) -> None:
         """Cancel a timer if armed."""
         self.timers.cancel((kind, terminal, zone))
+
+    def cancel_key(self, key: TimerKey) -> None:
+        """Cancel the timer ``key`` if armed."""
+        self.timers.cancel(key)
 
 
 def timer_key(kind: TimerKind, terminal: str = "", zone: str = "") -> TimerKey:

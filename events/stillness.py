@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from events.model import EventState, EventType
 from events.step import RawEvent, Step, TerminalState, seconds_to_ms
-from events.timers import TimerKind
 from zones.model import Defaults, Zone
 
 
@@ -93,9 +92,9 @@ class StillnessFamily:
         st.move_anchor(ts.x, ts.y, step.t_ms)
         limit_ms = self.limit_ms(ts) if arm else None
         if limit_ms is None:
-            step.cancel(TimerKind.STILLNESS, ts.id, "")
+            step.cancel_key(ts.stillness_key)
         else:
-            step.arm(TimerKind.STILLNESS, ts.id, "", step.t_ms + limit_ms)
+            step.arm_key(ts.stillness_key, step.t_ms + limit_ms)
 
     def _clear(self, st: StillState, ts: TerminalState, step: Step) -> None:
         st.raised = False
@@ -103,11 +102,11 @@ class StillnessFamily:
 
     def on_accept(self, ts: TerminalState, step: Step) -> None:
         """An accepted fix of an online terminal, after membership was updated."""
-        if ts.terminal.kind not in self.defaults.still_kinds:
+        if ts.kind not in self.kinds:
             return
-        st = self.states.get(ts.id)
+        st = ts.still
         if st is None:
-            st = self.states[ts.id] = StillState()
+            st = self.adopt(ts, StillState())
         if st.t_ms is None or st.fresh:
             st.fresh = False
             if st.raised and st.t_ms is not None and self._moved(st, ts):
@@ -118,12 +117,17 @@ class StillnessFamily:
                 self._clear(st, ts, step)
             self._set_anchor(st, ts, step, arm=True)
 
+    def adopt(self, ts: TerminalState, st: StillState) -> StillState:
+        """Make ``st`` the terminal's stillness state (a new one, or one restored)."""
+        self.states[ts.id] = ts.still = st
+        return st
+
     def on_offline(self, ts: TerminalState, step: Step) -> None:
         """Going offline cancels a pending timer; the next anchor comes once back online."""
-        st = self.states.get(ts.id)
+        st = ts.still
         if st is not None:
             st.fresh = True
-            step.cancel(TimerKind.STILLNESS, ts.id, "")
+            step.cancel_key(ts.stillness_key)
 
     def on_timer(self, ts: TerminalState, step: Step) -> None:
         """The anchor did not move for its limit."""

@@ -35,54 +35,76 @@ TimerKey = tuple[TimerKind, str, str]  # (kind, terminal id or "", zone id or ""
 _Entry = tuple[int, int, int, TimerKey]  # (deadline, kind, arming order, key)
 
 
+class _Timer:
+    """One key's timer: armed deadline (None once cancelled), arming order, and the
+    deadline of its live heap entry. One record per key keeps re-arming to one dict probe."""
+
+    __slots__ = ("deadline_ms", "order", "queued_ms")
+
+    def __init__(self, deadline_ms: int, order: int) -> None:
+        self.deadline_ms: int | None = deadline_ms
+        self.order = order
+        self.queued_ms = deadline_ms
+
+
 class TimerQueue:
     """Armed timers with their deadlines, in deadline then kind order."""
 
-    __slots__ = ("_armed", "_order", "_queued", "_heap", "_counter")
+    __slots__ = ("_timers", "_heap", "_counter", "_armed")
 
     def __init__(self) -> None:
-        self._armed: dict[TimerKey, int] = {}
-        self._order: dict[TimerKey, int] = {}
-        self._queued: dict[TimerKey, int] = {}  # deadline of the key's live heap entry
+        self._timers: dict[TimerKey, _Timer] = {}  # armed, or cancelled with a queued entry
         self._heap: list[_Entry] = []
         self._counter = 0
+        self._armed = 0
 
     def arm(self, key: TimerKey, deadline_ms: int) -> None:
         """Arm (or re-arm) the timer ``key`` at ``deadline_ms``."""
         self._counter += 1
-        self._order[key] = self._counter
-        self._armed[key] = deadline_ms
-        queued = self._queued.get(key)
-        if queued is None or queued > deadline_ms:
-            self._queued[key] = deadline_ms
+        timer = self._timers.get(key)
+        if timer is None:
+            self._timers[key] = _Timer(deadline_ms, self._counter)
+            self._armed += 1
+            heapq.heappush(self._heap, (deadline_ms, key[0], self._counter, key))
+            return
+        if timer.deadline_ms is None:
+            self._armed += 1
+        timer.deadline_ms = deadline_ms
+        timer.order = self._counter
+        if timer.queued_ms > deadline_ms:
+            timer.queued_ms = deadline_ms
             heapq.heappush(self._heap, (deadline_ms, key[0], self._counter, key))
 
     def cancel(self, key: TimerKey) -> None:
         """Cancel the timer ``key`` if armed."""
-        self._armed.pop(key, None)
-        self._order.pop(key, None)
+        timer = self._timers.get(key)
+        if timer is not None and timer.deadline_ms is not None:
+            timer.deadline_ms = None
+            self._armed -= 1
 
     def deadline(self, key: TimerKey) -> int | None:
         """The armed deadline of ``key``, or None."""
-        return self._armed.get(key)
+        timer = self._timers.get(key)
+        return None if timer is None else timer.deadline_ms
 
     def _settle_top(self) -> None:
         """Make the heap top a live entry matching its key's armed deadline and order."""
         heap = self._heap
         while heap:
             deadline_ms, kind, order, key = heap[0]
-            if self._queued.get(key) != deadline_ms:
+            timer = self._timers.get(key)
+            if timer is None or timer.queued_ms != deadline_ms:
                 heapq.heappop(heap)  # superseded by an earlier entry of the same key
                 continue
-            armed = self._armed.get(key)
+            armed = timer.deadline_ms
             if armed is None:
                 heapq.heappop(heap)
-                del self._queued[key]
+                del self._timers[key]
                 continue
-            if armed == deadline_ms and self._order[key] == order:
+            if armed == deadline_ms and timer.order == order:
                 return
-            heapq.heapreplace(heap, (armed, kind, self._order[key], key))
-            self._queued[key] = armed
+            heapq.heapreplace(heap, (armed, kind, timer.order, key))
+            timer.queued_ms = armed
 
     def none_due(self, at_ms: int) -> bool:
         """True when no armed timer has a deadline at or before ``at_ms``.
@@ -121,9 +143,8 @@ class TimerQueue:
             if entry is not first:
                 heapq.heappush(heap, entry)
         key = first[3]
-        del self._armed[key]
-        del self._order[key]
-        del self._queued[key]
+        del self._timers[key]
+        self._armed -= 1
         return key
 
     def items(self) -> list[tuple[TimerKey, int]]:
@@ -131,7 +152,9 @@ class TimerQueue:
 
         Re-arming them in this order reproduces the firing order of ties exactly.
         """
-        return sorted(self._armed.items(), key=lambda kv: self._order[kv[0]])
+        armed = [(t.order, key, t.deadline_ms) for key, t in self._timers.items() if t.deadline_ms is not None]
+        armed.sort(key=lambda item: item[0])
+        return [(key, deadline_ms) for _, key, deadline_ms in armed]
 
     def __len__(self) -> int:
-        return len(self._armed)
+        return self._armed
