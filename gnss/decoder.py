@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from gnss.epoch import EpochAssembler, Output
 from gnss.errors import DecodeError, DecodeErrorKind
+from gnss.fastpath import CycleReader, readable_cycle
 from gnss.fix import Fix
 from gnss.framing import Framer
 from gnss.sentences import (
@@ -44,29 +45,44 @@ DEFERRED: frozenset[bytes] = frozenset((b"VTG", b"GSA"))
 class NmeaDecoder:
     """Decoder of one terminal's NMEA byte stream."""
 
-    __slots__ = ("terminal", "satellites", "_framer", "_epochs")
+    __slots__ = ("terminal", "satellites", "fast", "fast_epochs", "_framer", "_epochs", "_readers", "_steady")
 
-    def __init__(self, terminal: str, *, satellites: bool = False) -> None:
+    def __init__(self, terminal: str, *, satellites: bool = False, fast: bool = True) -> None:
         """``satellites``: also read GSV for ``Fix.sats_in_view`` (satellites in view per
         constellation, BeiDou included); off by default: it costs about a fifth of the
-        throughput and the contract fix has no such field."""
+        throughput and the contract fix has no such field.
+
+        ``fast=False`` decodes everything through the reference path (framing scanner,
+        sentence readers, epoch assembler); the default takes the fast paths where the
+        input is clean and steady (``gnss.fastpath``), with the same output."""
         if not terminal:
             raise ValueError("terminal id is empty")
         self.terminal = terminal
         self.satellites = satellites
+        self.fast = fast
+        self.fast_epochs = 0
+        """Epochs decoded by the fast path so far (diagnostics, benchmarks, tests)."""
         kept = frozenset(READERS) | DEFERRED
-        self._framer = Framer(terminal, kept | {b"GSV"} if satellites else kept)
+        self._framer = Framer(terminal, kept | {b"GSV"} if satellites else kept, fast=fast)
         self._epochs = EpochAssembler(terminal)
+        self._readers: dict[tuple[bytes, ...], CycleReader | None] = {}
+        self._steady: CycleReader | None = None
+        """The reader of the steady cycle the assembler is known to be in (fast path)."""
 
     def feed(self, data: bytes) -> list[Fix | DecodeError]:
         """Decode more bytes; returns the fixes completed and the errors found, in order."""
         out: list[Output] = []
-        self._decode(self._framer.feed(data), out)
+        items = self._framer.feed(data)
+        if self.fast:
+            self._decode_fast(items, out)
+        else:
+            self._decode(items, out)
         return out
 
     def flush(self) -> list[Fix | DecodeError]:
         """End of stream: decode a last unterminated sentence and emit the pending epoch."""
         out: list[Output] = []
+        self._steady = None
         self._decode(self._framer.flush(), out)
         self._epochs.flush(out)
         return out
@@ -77,40 +93,85 @@ class NmeaDecoder:
         closer = self._epochs.closer
         return None if closer is None else closer.decode("ascii")
 
+    def _decode_fast(self, items: list[bytes | DecodeError], out: list[Output]) -> None:
+        """Whole epochs of a steady cycle through ``CycleReader``, the rest one by one
+        through the reference path."""
+        epochs = self._epochs
+        n = len(items)
+        i = 0
+        index = 0  # index of items[i] among the bodies (for the framer's line numbers)
+        reader = self._steady
+        while i < n:
+            if reader is None:
+                cycle = epochs.steady_cycle()
+                if cycle is not None:
+                    reader = self._reader(cycle)
+            if reader is not None:
+                j = reader.run(items, i, epochs, out)  # type: ignore[arg-type]
+                index += j - i  # a reader consumes only bodies
+                self.fast_epochs += (j - i) // len(reader.cycle)
+                i = j
+                if i == n:
+                    break  # still in the reader's steady state
+                reader = None
+            body = items[i]
+            i += 1
+            if type(body) is not bytes:
+                out.append(body)  # type: ignore[arg-type]
+                continue
+            self._decode_body(body, index, out)
+            index += 1
+        self._steady = reader
+
+    def _reader(self, cycle: tuple[bytes, ...]) -> CycleReader | None:
+        """The fast reader of a steady cycle, None when the fast path cannot read it."""
+        try:
+            return self._readers[cycle]
+        except KeyError:
+            reader = CycleReader(cycle) if readable_cycle(cycle) else None
+            if len(self._readers) >= 16:  # a receiver changing its cycle again and again
+                self._readers.clear()
+            self._readers[cycle] = reader
+            return reader
+
     def _decode(self, items: list[bytes | DecodeError], out: list[Output]) -> None:
         """Read each sentence body into a record and hand it to the epoch assembler."""
-        epochs = self._epochs
         index = -1
         for body in items:
             if type(body) is not bytes:
                 out.append(body)  # type: ignore[arg-type]
                 continue
             index += 1
-            if body.find(b",") != 5 or body[0] == 0x50:  # no 5-letter address, or $P...
-                continue
-            kind = body[2:5]
-            reader = READERS.get(kind)
-            if reader is None:
-                if kind == b"GSV":
-                    parts = body.split(b",", 4)  # GSV, sentences, number, in view, ...
-                    if len(parts) > 3 and parts[2] == b"1":
-                        epochs.in_view(body[:2], parts[3], out)
-                elif kind in DEFERRED:
-                    epochs.defer(body)
-                continue
-            try:
-                rec = reader(body[6:].split(b","))
-            except FieldError as exc:
-                text = body.decode("ascii", errors="backslashreplace")
-                line = self._framer.lines[index]
-                out.append(DecodeError(DecodeErrorKind.BAD_FIELD, f"{exc}: ${text}", self.terminal, line))
-                continue
-            tod = rec[0]
-            if tod is not None:  # a report without time of day cannot be placed in an epoch
-                epochs.add(body[:5], tod, rec, out)  # type: ignore[arg-type]
+            self._decode_body(body, index, out)
+
+    def _decode_body(self, body: bytes, index: int, out: list[Output]) -> None:
+        """The reference path for one sentence body (the ``index``-th of the framer's output)."""
+        epochs = self._epochs
+        if body.find(b",") != 5 or body[0] == 0x50:  # no 5-letter address, or $P...
+            return
+        kind = body[2:5]
+        reader = READERS.get(kind)
+        if reader is None:
+            if kind == b"GSV":
+                parts = body.split(b",", 4)  # GSV, sentences, number, in view, ...
+                if len(parts) > 3 and parts[2] == b"1":
+                    epochs.in_view(body[:2], parts[3], out)
+            elif kind in DEFERRED:
+                epochs.defer(body)
+            return
+        try:
+            rec = reader(body[6:].split(b","))
+        except FieldError as exc:
+            text = body.decode("ascii", errors="backslashreplace")
+            line = self._framer.line_of(index)
+            out.append(DecodeError(DecodeErrorKind.BAD_FIELD, f"{exc}: ${text}", self.terminal, line))
+            return
+        tod = rec[0]
+        if tod is not None:  # a report without time of day cannot be placed in an epoch
+            epochs.add(body[:5], tod, rec, out)  # type: ignore[arg-type]
 
 
-def decode_bytes(terminal: str, data: bytes) -> list[Fix | DecodeError]:
-    """Decode a whole byte string at once (feed + flush)."""
-    decoder = NmeaDecoder(terminal)
+def decode_bytes(terminal: str, data: bytes, *, fast: bool = True) -> list[Fix | DecodeError]:
+    """Decode a whole byte string at once (feed + flush); ``fast=False``: reference path."""
+    decoder = NmeaDecoder(terminal, fast=fast)
     return decoder.feed(data) + decoder.flush()

@@ -211,13 +211,13 @@ class _Epoch:
     def _in_view_tuple(self) -> tuple[tuple[Constellation, int], ...]:
         return tuple((system, self.in_view[system]) for system in Constellation if system in self.in_view)
 
-    def to_fix(self, terminal: str, t_ms: int) -> Fix:
-        """The fix of this epoch at instant ``t_ms``."""
+    def emit(self, terminal: str, t_ms: int, out: list[Output]) -> None:
+        """The fix of this epoch at instant ``t_ms`` (or why there is none) to ``out``."""
         quality = self.quality()
         has_pos = quality != 0 and self.lat is not None
-        return Fix(
-            t_ms,
+        emit_fix(
             terminal,
+            t_ms,
             self.lat if has_pos else None,
             self.lon if has_pos else None,
             quality,
@@ -227,8 +227,32 @@ class _Epoch:
             self.sats,
             self.speed_mps,
             self.course_deg,
+            out,
             self._in_view_tuple() if self.in_view else (),
         )
+
+
+def emit_fix(
+    terminal: str,
+    t_ms: int,
+    lat: float | None,
+    lon: float | None,
+    quality: int,
+    acc_m: float | None,
+    alt_m: float | None,
+    hdop: float | None,
+    sats: int | None,
+    speed_mps: float | None,
+    course_deg: float | None,
+    out: list[Output],
+    in_view: tuple[tuple[Constellation, int], ...] = (),
+) -> None:
+    """Append the fix of an epoch to ``out``, or a ``bad_field`` error when its values
+    make no valid fix (the one place both decoder paths build fixes)."""
+    try:
+        out.append(Fix(t_ms, terminal, lat, lon, quality, acc_m, alt_m, hdop, sats, speed_mps, course_deg, in_view))
+    except FixValueError as exc:
+        out.append(DecodeError(DecodeErrorKind.BAD_FIELD, f"epoch gives no valid fix: {exc}", terminal))
 
 
 class EpochAssembler:
@@ -263,6 +287,42 @@ class EpochAssembler:
     def closer(self) -> bytes | None:
         """The learned address of the sentence that closes the receiver's cycle."""
         return self._closer
+
+    @property
+    def terminal(self) -> str:
+        """The terminal whose epochs these are."""
+        return self._terminal
+
+    def steady_cycle(self) -> tuple[bytes, ...] | None:
+        """The cycle (sentence addresses in order) when the assembler is in the steady
+        state, else None. Steady: the learned closer closed the last epoch, which had
+        each of its timed sentences once, and no epoch waits for a date. The next epoch
+        made of the same sentences with a new time of day is then emitted when its
+        closer arrives, with nothing else changing: ``gnss.fastpath`` relies on that."""
+        closer = self._closer
+        cur = self._cur
+        if closer is None or closer != self._prev_address or closer != self._candidate:
+            return None
+        if not cur.emitted or cur.tod_ms != self._cycle_tod or self._held:
+            return None
+        counts = self._cycle_counts
+        if any(seen != 1 for seen in counts.values()):
+            return None
+        return tuple(counts)
+
+    def steady_position(self) -> tuple[int | None, int | None]:
+        """In the steady state: the last epoch's time of day and the last dated instant."""
+        return self._cycle_tod, self._ref_ms
+
+    def resume_steady(self, tod_ms: int, t_ms: int) -> None:
+        """State after epochs of the steady cycle were emitted outside ``add`` (the fast
+        path), the last one at time of day ``tod_ms``, instant ``t_ms``: the steady state
+        again. The cycle's counts, closer and last address are those of every such epoch
+        already; of the emitted epoch only its time of day is ever looked at again."""
+        self._cycle_tod = tod_ms
+        self._cur.tod_ms = tod_ms
+        self._done_tod = tod_ms
+        self._ref_ms = t_ms
 
     def add(self, address: bytes, tod_ms: int, rec: Record, out: list[Output]) -> None:
         """Add one timed sentence (its address, time of day and record); fixes go to ``out``."""
@@ -384,20 +444,14 @@ class EpochAssembler:
                 out.append(self._no_date(self._held.pop(0)))
             return
         self._ref_ms = t_ms
-        self._emit(epoch, t_ms, out)
+        epoch.emit(self._terminal, t_ms, out)
 
     def _release_held(self, dated_ms: int, out: list[Output]) -> None:
         """Date the held epochs back from the first dated instant and emit them in order."""
         for epoch in self._held:
             assert epoch.tod_ms is not None
-            self._emit(epoch, nearest_instant(epoch.tod_ms, dated_ms), out)
+            epoch.emit(self._terminal, nearest_instant(epoch.tod_ms, dated_ms), out)
         self._held = []
-
-    def _emit(self, epoch: _Epoch, t_ms: int, out: list[Output]) -> None:
-        try:
-            out.append(epoch.to_fix(self._terminal, t_ms))
-        except FixValueError as exc:
-            out.append(DecodeError(DecodeErrorKind.BAD_FIELD, f"epoch gives no valid fix: {exc}", self._terminal))
 
     def _no_date(self, epoch: _Epoch) -> DecodeError:
         tod = epoch.tod_ms or 0

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import numpy.typing as npt
 
 from gnss.errors import DecodeError, DecodeErrorKind
 
@@ -70,17 +71,34 @@ class Framer:
     The framer keeps only the unfinished tail of the stream (at most one sentence).
     """
 
-    __slots__ = ("_terminal", "_keep", "_tail", "_skipping", "_lines_before", "lines")
+    __slots__ = (
+        "_terminal", "_keep", "_keep_codes", "_fast", "_tail", "_skipping", "_lines_before", "_clean", "lines",
+    )
 
-    def __init__(self, terminal: str, keep: frozenset[bytes] | None = None) -> None:
-        """``keep``: sentence types (``b"GGA"``...) to return; others are checked and dropped."""
+    def __init__(self, terminal: str, keep: frozenset[bytes] | None = None, *, fast: bool = True) -> None:
+        """``keep``: sentence types (``b"GGA"``...) to return; others are checked and dropped.
+
+        ``fast=False`` turns the clean-chunk fast paths off: every byte then goes through
+        the general scanner (the reference the fast paths are tested against)."""
         self._terminal = terminal
         self._keep = keep
+        self._keep_codes = None if keep is None else _type_codes(keep)
+        self._fast = fast
         self._tail = b""
         self._skipping = False
         self._lines_before = 0
+        self._clean: tuple[int, list[int] | None] | None = None
         self.lines: list[int] = []
-        """Line numbers (1-based, counting LF) of the bodies returned by the last call."""
+        """Line numbers (1-based, counting LF) of the bodies returned by the last call
+        (see ``line_of``: after a clean chunk they are kept in a compact form)."""
+
+    def line_of(self, k: int) -> int:
+        """The line number of the ``k``-th body returned by the last call."""
+        clean = self._clean
+        if clean is None:
+            return self.lines[k]
+        first, indexes = clean
+        return first + (k if indexes is None else indexes[k])
 
     def _error(self, kind: DecodeErrorKind, detail: str, buf: bytes, pos: int) -> DecodeError:
         line = self._lines_before + buf.count(b"\n", 0, pos) + 1
@@ -98,62 +116,46 @@ class Framer:
     def feed(self, data: bytes) -> list[Item]:
         """Frame more bytes; returns bodies and errors in stream order."""
         self.lines = []
+        self._clean = None
         if self._skipping:
             data = self._resume_skip(data)
             if not data:
                 return []
         if self._tail:
-            buf = self._tail + data
+            data = self._tail + data
             self._tail = b""
-            return self._scan(buf, final=False)
         # whole lines first (fast path when clean), then the unfinished last line
         cut = data.rfind(b"\n") + 1
-        if cut:
+        if cut and self._fast:
             head = data if cut == len(data) else data[:cut]
             if not head.translate(None, _CLEAN):
                 fast = self._scan_clean(head)
                 if fast is not None:
-                    return fast if cut == len(data) else fast + self._scan(data[cut:], final=False)
+                    if cut == len(data):
+                        return fast
+                    self.lines = [self.line_of(k) for k in range(len(fast))]
+                    self._clean = None
+                    return fast + self._scan(data[cut:], final=False)
         return self._scan(data, final=False)
 
     def _scan_clean(self, buf: bytes) -> list[Item] | None:
         """Fast path for the usual chunk: whole lines, each one ``$...*hh`` + CRLF or LF.
 
         Returns None as soon as anything is unusual; ``_scan`` then does the general
-        work, so both paths give the same result.
+        work, so both paths give the same result. Large chunks are checked with numpy
+        all at once; a small one (an MQTT message, a serial read) line by line.
         """
         if buf.count(b"\r") != buf.count(b"\r\n"):
             return None
-        lines = buf.split(b"\n")
-        lines.pop()
-        if buf.count(b"$") != len(lines):
+        if len(buf) >= _VECTOR_BYTES:
+            found = _clean_lines_vector(buf, self._keep_codes)
+        else:
+            found = _clean_lines_small(buf, self._keep)
+        if found is None:
             return None
-        keep = self._keep
-        out: list[Item] = []
-        numbers: list[int] = []
-        first = self._lines_before + 1
-        px: bytes | None = None
-        off = 0
-        for index, line in enumerate(lines):
-            end = len(line)
-            if end and line[-1] == _CR:
-                end -= 1
-            if end < 8 or line[0] != _DOLLAR or end - 1 > MAX_SENTENCE_BYTES:
-                return None
-            if keep is None or line[3:6] in keep:
-                star = end - 3
-                if line[star] != _STAR:
-                    return None
-                expected = _HEX.get(line[star + 1 : end])
-                if px is None:
-                    px = prefix_xor(buf)
-                if expected is None or px[off + star - 1] ^ px[off] != expected:
-                    return None
-                out.append(line[1:star])
-                numbers.append(first + index)
-            off += len(line) + 1
-        self._lines_before += len(lines)
-        self.lines = numbers
+        out, indexes, total = found
+        self._clean = (self._lines_before + 1, indexes)
+        self._lines_before += total
         return out
 
     def flush(self) -> list[Item]:
@@ -162,6 +164,7 @@ class Framer:
         self._tail = b""
         self._skipping = False
         self.lines = []
+        self._clean = None
         out = self._scan(tail, final=True) if tail else []
         self._lines_before = 0
         return out
@@ -262,6 +265,105 @@ class Framer:
             out.append(
                 self._error(DecodeErrorKind.NO_CHECKSUM, f"no '*hh' checksum: {_show(buf[s:e])}", buf, s)
             )
+
+
+_VECTOR_BYTES = 8192
+"""Clean chunks at least this long are framed with numpy (cheaper than a Python loop)."""
+
+_HEX_VALUE = np.full(256, -1, dtype=np.int16)
+for _digit in _HEX_DIGITS:
+    _HEX_VALUE[ord(_digit)] = int(_digit, 16)
+
+
+def _type_codes(keep: frozenset[bytes]) -> npt.NDArray[np.int32]:
+    """Sentence types as 24-bit integers (``b"GGA"`` -> 0x474741) for ``np.isin``."""
+    return np.array(sorted(int.from_bytes(kind, "big") for kind in keep if len(kind) == 3), dtype=np.int32)
+
+
+def xor_of(raw: bytes) -> int:
+    """XOR of all bytes of ``raw`` (at most 256 bytes), by folding one big integer."""
+    x = int.from_bytes(raw, "little")
+    x ^= x >> 1024
+    x ^= x >> 512
+    x ^= x >> 256
+    x ^= x >> 128
+    x ^= x >> 64
+    x ^= x >> 32
+    x ^= x >> 16
+    x ^= x >> 8
+    return x & 0xFF
+
+
+_Clean = tuple[list[Item], list[int] | None, int]
+"""Bodies of the kept sentences, their 0-based line indexes (None: every line), number of lines."""
+
+
+def _clean_lines_small(buf: bytes, keep: frozenset[bytes] | None) -> _Clean | None:
+    """``buf`` (whole lines, only printable bytes, CR only before LF) as clean sentences,
+    or None when any line is not ``$`` + 7..255 bytes (+ ``*hh`` with a matching
+    checksum when its type is kept), or when only some lines end in CR LF."""
+    total = buf.count(b"\n")
+    if buf.count(b"$") != total:
+        return None
+    if _CR in buf:
+        if buf.count(b"\r") != total:
+            return None
+        lines = buf.split(b"\r\n")
+    else:
+        lines = buf.split(b"\n")
+    lines.pop()
+    out: list[Item] = []
+    indexes: list[int] = []
+    for index, line in enumerate(lines):
+        if not 8 <= len(line) <= MAX_SENTENCE_BYTES + 1 or line[0] != _DOLLAR:
+            return None
+        if keep is None or line[3:6] in keep:
+            if line[-3] != _STAR:
+                return None
+            body = line[1:-3]
+            if _HEX.get(line[-2:]) != xor_of(body):
+                return None
+            out.append(body)
+            indexes.append(index)
+    return out, None if len(out) == total else indexes, total
+
+
+def _clean_lines_vector(buf: bytes, keep_codes: npt.NDArray[np.int32] | None) -> _Clean | None:
+    """The same as ``_clean_lines_small``, every check done on numpy arrays at once."""
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    ends_lf = np.flatnonzero(arr == _LF)
+    total = len(ends_lf)
+    if buf.count(b"$") != total:
+        return None
+    starts = np.empty_like(ends_lf)
+    starts[0] = 0
+    starts[1:] = ends_lf[:-1] + 1
+    if not (arr[starts] == _DOLLAR).all():
+        return None
+    ends = ends_lf - (arr[ends_lf - 1] == _CR)
+    sizes = ends - starts
+    if sizes.min() < 8 or sizes.max() - 1 > MAX_SENTENCE_BYTES:
+        return None
+    if keep_codes is None:
+        kept = np.arange(total)
+    else:
+        codes = (arr[starts + 3].astype(np.int32) << 16) | (arr[starts + 4].astype(np.int32) << 8) | arr[starts + 5]
+        kept = np.flatnonzero(np.isin(codes, keep_codes))
+    k_starts = starts[kept]
+    stars = ends[kept] - 3
+    if not (arr[stars] == _STAR).all():
+        return None
+    high = _HEX_VALUE[arr[stars + 1]]
+    low = _HEX_VALUE[arr[stars + 2]]
+    if high.min() < 0 or low.min() < 0:
+        return None
+    bounds = np.empty(2 * len(stars), dtype=np.intp)
+    bounds[0::2] = k_starts + 1
+    bounds[1::2] = stars
+    if (np.bitwise_xor.reduceat(arr, bounds)[0::2] != (high << 4 | low)).any():
+        return None
+    out: list[Item] = [buf[s + 1 : e] for s, e in zip(k_starts.tolist(), stars.tolist(), strict=True)]
+    return out, kept.tolist(), total
 
 
 def _xor(raw: bytes) -> int:

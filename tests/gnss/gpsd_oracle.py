@@ -144,8 +144,8 @@ def compare(name: str) -> Agreement:
     theirs = echoed(name)
     fixes = [item for item in decode(name) if isinstance(item, Fix)]
     by_time: dict[int, Fix] = {}
-    for fix in fixes:
-        by_time[fix.t_ms] = fix
+    for each in fixes:
+        by_time[each.t_ms] = each
     gpsd = gpsd_epochs(name)
     mismatches = []
     agreed = rtk = 0

@@ -1,0 +1,336 @@
+"""Fast path of the decoder: whole receiver epochs in the steady state, straight to a fix.
+
+Most of a terminal's stream is the same cycle again and again (``GNGGA, GNRMC, GNGST``
+at 1 Hz) once the epoch assembler has learned the sentence that closes it. For such a
+cycle the reference path (sentence readers -> records -> ``EpochAssembler.add`` ->
+``_Epoch.merge`` -> ``to_fix``) does bookkeeping whose outcome is known in advance.
+``CycleReader`` recognises that case and computes each epoch's fix directly.
+
+It gives up (returns without consuming) on anything unusual: a sentence out of the
+cycle, a field the strict patterns below do not match, a value the reference would
+refuse (minutes >= 60, hour 24, 31 February...), another time of day within the epoch,
+the previous epoch's time again, no date. The reference path then decodes those
+sentences, errors included: the fast path never decides an error itself.
+
+The patterns accept a subset of what the reference readers accept (``sentences.py``) and
+the values come out of the same conversions, so a fast fix equals the reference's;
+``tests/gnss/test_fastpath.py`` checks it on the corpus and on generated and mutated input.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import fields
+from operator import itemgetter
+
+from gnss.civil import MS_PER_DAY, days_from_civil, nearest_instant, valid_date
+from gnss.epoch import EpochAssembler, Output
+from gnss.fix import Fix, Quality
+from gnss.sentences import MODE_QUALITY, MPS_PER_KNOT, FieldError, rmc_date, time_of_day
+
+SUPPORTED: frozenset[bytes] = frozenset((b"GGA", b"RMC", b"GST", b"ZDA"))
+"""Sentence types a steady cycle may be made of (each at most once per cycle)."""
+
+# Field patterns, matched against an epoch's *shape* (its text with every digit made a 9):
+# each accepts only text the reference reader accepts. Coordinates: ``ddmm`` / ``dddmm``
+# and at most 10 decimals (float() then cannot round the minutes up to 60; minutes and
+# degree limits are checked on the value); numbers: at most 15 digits before and after
+# the point (always finite).
+_TIME = rb"\d{6}(?:\.\d*)?"
+_LAT = rb"(?:\d{4}(?:\.\d{0,10})?,[NS]|,)"
+_LON = rb"(?:\d{5}(?:\.\d{0,10})?,[EW]|,)"
+_NUM = rb"(?:-?\d{1,15}(?:\.\d{0,15})?)?"
+_ANY = rb",[^,\n]*"
+_REST = rb"(?:,[^\n]*)?"
+_MODES = "".join(MODE_QUALITY).encode("ascii")
+_FIELDS: dict[bytes, bytes] = {
+    b"GGA": b"," + _LAT + b"," + _LON + rb",\d?,(?:\d{1,3})?," + _NUM + b"," + _NUM + _REST,
+    b"RMC": rb",[AV]," + _LAT + b"," + _LON + b"," + _NUM + b"," + _NUM + rb",(?:\d{6})?"
+    + _ANY + _ANY + rb"(?:,[" + _MODES + rb"]?" + _REST + b")?",
+    b"GST": _ANY * 4 + b"," + _NUM + b"," + _NUM + _REST,
+    b"ZDA": rb",\d\d,\d\d,\d{4}" + _REST,
+}
+"""After the address and the time: the fields of each sentence type."""
+_WANTED: dict[bytes, tuple[int, ...]] = {
+    b"GGA": (2, 3, 4, 5, 6, 7, 8, 9),  # lat, N/S, lon, E/W, quality, sats, HDOP, altitude
+    b"RMC": (2, 3, 4, 5, 6, 7, 8, 9, 12),  # status, lat, N/S, lon, E/W, knots, course, date, mode
+    b"GST": (6, 7),  # latitude and longitude 1-sigma errors
+    b"ZDA": (2, 3, 4),  # day, month, year
+}
+"""Field numbers (0 = address) each type gives to the canonical tuple, in its order."""
+_SEPARATOR = b",\n,"
+"""Joins an epoch's bodies: no field runs into the next sentence's address."""
+_SHAPE = bytes.maketrans(b"0123456789", b"9999999999")
+_MODE = {letter.encode("ascii"): quality for letter, quality in MODE_QUALITY.items()}
+_SINGLE = int(Quality.SINGLE)
+_DAYS: dict[bytes, int] = {}
+"""Date text (RMC ``ddmmyy``, or ZDA ``dd,mm,yyyy``) -> day number, for valid dates."""
+_DAYS_MAX = 4096
+_PLANS_MAX = 64
+
+
+class _GiveUp(Exception):
+    """Internal: the reference path must decode this epoch."""
+
+
+def _day(raw: bytes, zda: bool) -> int:
+    """Day number of an RMC or ZDA date text (the reference conversion, remembered)."""
+    day = _DAYS.get(raw)
+    if day is not None:
+        return day
+    if zda:
+        d, m, y = raw.split(b",")
+        year, month, dom = int(y), int(m), int(d)
+        if not valid_date(year, month, dom):
+            raise _GiveUp
+        day = days_from_civil(year, month, dom)
+    else:
+        try:
+            day = rmc_date(raw)
+        except FieldError:
+            raise _GiveUp from None
+        assert day is not None
+    if len(_DAYS) >= _DAYS_MAX:
+        _DAYS.clear()
+    _DAYS[raw] = day
+    return day
+
+
+def _degrees(raw: bytes, negative: bool, limit: float) -> float:
+    """``[d]ddmm.mmmm`` -> degrees, exactly as ``sentences.coordinate`` computes and checks them."""
+    value = float(raw)
+    degrees = int(value) // 100
+    minutes = value - degrees * 100
+    if minutes >= 60.0:
+        raise _GiveUp
+    value = degrees + minutes / 60.0
+    if value > limit:
+        raise _GiveUp
+    return -value if negative else value
+
+
+def readable_cycle(cycle: tuple[bytes, ...]) -> bool:
+    """True when the fast path can read this cycle: supported types, each once, and a
+    position sentence (GGA or RMC) among them."""
+    types = [address[2:5] for address in cycle]
+    return (
+        len(set(types)) == len(types)
+        and all(kind in SUPPORTED for kind in types)
+        and (b"GGA" in types or b"RMC" in types)
+        and all(re.fullmatch(rb"[A-Z][A-Z0-9]{4}", address) for address in cycle)
+    )
+
+
+class CycleReader:
+    """Reads whole epochs of one steady cycle of timed sentences straight into fixes.
+
+    An epoch's bodies are joined and turned into a shape (digits made 9s). The first time
+    a shape is seen it is checked against the cycle's pattern and, when it matches, gives
+    a plan: where each wanted field is. Epochs of a known shape are then read with one
+    split and one ``itemgetter`` call; values are converted as the reference converts them.
+    """
+
+    __slots__ = ("cycle", "_size", "_pattern", "_types", "_plans", "_zda_last")
+
+    def __init__(self, cycle: tuple[bytes, ...]) -> None:
+        """``cycle``: the sentence addresses of one epoch in order (``readable_cycle``)."""
+        if not readable_cycle(cycle):
+            raise ValueError(f"not a cycle the fast path reads: {cycle!r}")
+        self.cycle = cycle
+        self._size = len(cycle)
+        self._types = tuple(address[2:5] for address in cycle)
+        self._pattern = re.compile(
+            _SEPARATOR.join(address + b"," + _TIME + _FIELDS[address[2:5]] for address in cycle)
+        )
+        self._plans: dict[bytes, Callable[[list[bytes]], tuple[bytes, ...]] | None] = {}
+        self._zda_last = b"ZDA" in self._types and (
+            b"RMC" not in self._types or self._types.index(b"ZDA") > self._types.index(b"RMC")
+        )
+
+    def _plan(self, shape: bytes) -> Callable[[list[bytes]], tuple[bytes, ...]] | None:
+        """The getter of the canonical fields of an epoch of this shape (None: not readable)."""
+        if self._pattern.fullmatch(shape) is None:
+            return None
+        lines = shape.split(_SEPARATOR)
+        starts = []
+        at = 0
+        for line in lines:
+            starts.append(at)
+            at += line.count(b",") + 2  # the separator's "\n" is a field of its own
+        sizes = [line.count(b",") + 1 for line in lines]
+        times = [start + 1 for start in starts]
+        picks: list[int] = times + [times[0]] * (4 - len(times))
+        for kind in (b"GGA", b"RMC", b"GST", b"ZDA"):
+            if kind in self._types:
+                j = self._types.index(kind)
+                picks += [starts[j] + k if k < sizes[j] else -1 for k in _WANTED[kind]]
+            else:
+                picks += [-1] * len(_WANTED[kind])
+        return itemgetter(*picks)
+
+    def run(self, items: list[bytes | object], start: int, assembler: EpochAssembler, out: list[Output]) -> int:
+        """Decode as many whole epochs as possible from ``items[start:]`` (the assembler
+        being in this cycle's steady state); returns the index of the first item not
+        consumed. The assembler's state is brought up to date at the end."""
+        prev_tod, ref_ms = assembler.steady_position()
+        terminal = assembler.terminal
+        size = self._size
+        plans = self._plans
+        i = start
+        end = len(items) - size
+        while i <= end:
+            try:
+                joined = _SEPARATOR.join(items[i : i + size])  # type: ignore[arg-type]
+                shape = joined.translate(_SHAPE)
+                try:
+                    getter = plans[shape]
+                except KeyError:
+                    getter = self._plan(shape)
+                    if len(plans) >= _PLANS_MAX:
+                        plans.clear()
+                    plans[shape] = getter
+                if getter is None:
+                    break
+                fields = joined.split(b",")
+                fields.append(b"")
+                g = getter(fields)
+                if not (g[0] == g[1] == g[2] == g[3]):
+                    break
+                tod = time_of_day(g[0])
+                if tod == prev_tod or tod is None:
+                    break
+                values = self._values(g)
+                day = values[0]
+                if day is not None:
+                    t_ms = day * MS_PER_DAY + tod
+                elif ref_ms is not None:
+                    t_ms = nearest_instant(tod, ref_ms)
+                else:
+                    break
+            except (TypeError, FieldError, _GiveUp):  # TypeError: an error among the items
+                break
+            out.append(checked_fix(terminal, t_ms, *values[1:]))
+            prev_tod, ref_ms = tod, t_ms
+            i += size
+        if i > start:
+            assembler.resume_steady(prev_tod, ref_ms)  # type: ignore[arg-type]
+        return i
+
+    def _values(self, g: tuple[bytes, ...]) -> tuple[
+        int | None, float | None, float | None, int, float | None,
+        float | None, float | None, int | None, float | None, float | None,
+    ]:
+        """day, lat, lon, quality, acc, alt, hdop, sats, speed, course of one epoch by the
+        merge rules of ``gnss.epoch._Epoch`` (a GGA position beats an RMC one; GGA
+        quality beats RMC's; the later of RMC and ZDA gives the date). ``g``: the
+        canonical fields (empty where absent)."""
+        (_t0, _t1, _t2, _t3, g_lat, g_ns, g_lon, g_ew, g_q, g_sats, g_hdop, g_alt,
+         r_status, r_lat, r_ns, r_lon, r_ew, r_knots, r_course, r_date, r_mode,
+         s_lat, s_lon, z_d, z_m, z_y) = g
+        # Coordinates the reference would refuse (minutes >= 60) or that reach 90 / 180
+        # degrees: leave them to the reference. The shape fixed ddmm / dddmm digits.
+        if g_lat and not (g_lat[0] < 57 and g_lat[2] < 54):
+            raise _GiveUp
+        if g_lon and not ((g_lon[0] == 48 or g_lon[0] == 49 and g_lon[1] < 56) and g_lon[3] < 54):
+            raise _GiveUp
+        if r_lat and not (r_lat[0] < 57 and r_lat[2] < 54):
+            raise _GiveUp
+        if r_lon and not ((r_lon[0] == 48 or r_lon[0] == 49 and r_lon[1] < 56) and r_lon[3] < 54):
+            raise _GiveUp
+        quality = 0
+        lat_raw = lon_raw = b""
+        if r_status == b"A":
+            quality = _MODE[r_mode] if r_mode else _SINGLE
+            lat_raw, lon_raw, ns, ew = r_lat, r_lon, r_ns, r_ew
+        if g_q:
+            quality = g_q[0] - 48
+        if g_lat and g_lon and g_q != b"0":
+            lat_raw, lon_raw, ns, ew = g_lat, g_lon, g_ns, g_ew
+        lat = lon = acc = None
+        if quality != 0 and lat_raw and lon_raw:
+            value = float(lat_raw)
+            degrees = int(value) // 100
+            lat = degrees + (value - degrees * 100) / 60.0
+            if ns == b"S":
+                lat = -lat
+            value = float(lon_raw)
+            degrees = int(value) // 100
+            lon = degrees + (value - degrees * 100) / 60.0
+            if ew == b"W":
+                lon = -lon
+        day = _day(r_date, False) if r_date else None
+        if z_d and (day is None or self._zda_last):
+            day = _day(b",".join((z_d, z_m, z_y)), True)
+        if s_lat and s_lon:
+            acc = math.hypot(_number(s_lat), _number(s_lon))
+            if acc <= 0:
+                acc = None
+        return (
+            day,
+            lat,
+            lon,
+            quality,
+            acc,
+            _number(g_alt) if g_alt else None,
+            _number(g_hdop) if g_hdop else None,
+            int(g_sats) if g_sats else None,
+            float(r_knots) * MPS_PER_KNOT if r_knots else None,
+            _number(r_course) if r_course else None,
+        )
+
+
+_NUMBERS: dict[bytes, float] = {}
+"""Number text -> value: HDOP, altitude, course and error texts repeat from epoch to epoch."""
+
+
+def _number(raw: bytes) -> float:
+    value = _NUMBERS.get(raw)
+    if value is None:
+        value = float(raw)
+        if len(_NUMBERS) >= 4096:
+            _NUMBERS.clear()
+        _NUMBERS[raw] = value
+    return value
+
+
+def checked_fix(
+    terminal: str,
+    t_ms: int,
+    lat: float | None,
+    lon: float | None,
+    quality: int,
+    acc_m: float | None,
+    alt_m: float | None,
+    hdop: float | None,
+    sats: int | None,
+    speed_mps: float | None,
+    course_deg: float | None,
+) -> Fix:
+    """A ``Fix`` of values the fast path has already checked as ``Fix.__post_init__``
+    would (non-empty terminal, quality 0-9, both coordinates or neither, within range),
+    built without checking them again (about three times cheaper than ``Fix(...)``).
+    Tests check it equals ``Fix(...)``."""
+    fix: Fix = _new(Fix)
+    _set_t_ms(fix, t_ms)
+    _set_terminal(fix, terminal)
+    _set_lat(fix, lat)
+    _set_lon(fix, lon)
+    _set_quality(fix, quality)
+    _set_acc_m(fix, acc_m)
+    _set_alt_m(fix, alt_m)
+    _set_hdop(fix, hdop)
+    _set_sats(fix, sats)
+    _set_speed_mps(fix, speed_mps)
+    _set_course_deg(fix, course_deg)
+    _set_sats_in_view(fix, ())
+    return fix
+
+
+# The slot descriptors' setters store a field past the frozen __setattr__, as the
+# dataclass __init__ does through object.__setattr__.
+_new = object.__new__
+(_set_t_ms, _set_terminal, _set_lat, _set_lon, _set_quality, _set_acc_m, _set_alt_m, _set_hdop,
+ _set_sats, _set_speed_mps, _set_course_deg, _set_sats_in_view) = (
+    vars(Fix)[f.name].__set__ for f in fields(Fix))

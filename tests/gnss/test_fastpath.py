@@ -1,0 +1,248 @@
+"""The decoder's fast paths give exactly the reference path's output.
+
+Reference: ``NmeaDecoder(fast=False)`` (general framing scanner, sentence readers, epoch
+assembler). Fast: clean-chunk framing (line by line or numpy) and ``gnss.fastpath``'s
+steady-cycle reader. Same fixes (all fields, ``sats_in_view`` too), same errors (kind,
+detail, line), same order: on the 40 corpus logs, on generated BeiDou streams and on
+streams mutated field by field (checksums recomputed so the damage reaches the readers).
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gnss import encode
+from gnss.decoder import NmeaDecoder
+from gnss.errors import DecodeError
+from gnss.fastpath import CycleReader, checked_fix, readable_cycle
+from gnss.fix import Fix
+from gnss.framing import Framer
+from gnss.instant import parse_instant
+from tests.gnss.gpsd_oracle import log_bytes, log_names
+
+T0 = parse_instant("2026-11-28T23:59:50.000Z")  # crosses midnight
+Output = list[Fix | DecodeError]
+
+
+def decode(data: bytes, *, fast: bool, chunk: int = 0, satellites: bool = False) -> tuple[Output, int]:
+    """All output of one decoder fed ``data`` in pieces of ``chunk`` bytes (0: at once),
+    and how many epochs went through the fast path."""
+    decoder = NmeaDecoder("T-1", fast=fast, satellites=satellites)
+    out: Output = []
+    step = chunk or max(len(data), 1)
+    for start in range(0, len(data), step):
+        out += decoder.feed(data[start : start + step])
+    out += decoder.flush()
+    return out, decoder.fast_epochs
+
+
+def same(got: Output, expected: Output) -> None:
+    """Equal outputs, the fields ``Fix`` equality leaves out included."""
+    assert got == expected
+    assert [(f.sats_in_view, type(f.lat), type(f.acc_m)) for f in got if isinstance(f, Fix)] == [
+        (f.sats_in_view, type(f.lat), type(f.acc_m)) for f in expected if isinstance(f, Fix)
+    ]
+
+
+def cycle_stream(
+    epochs: int,
+    kinds: tuple[str, ...] = ("GGA", "RMC", "GST"),
+    talker: str = "GN",
+    quality: int = 4,
+    start_ms: int = T0,
+) -> bytes:
+    """A receiver sending one epoch of ``kinds`` per second, walking north-east."""
+    parts: list[str] = []
+    for k in range(epochs):
+        t_ms = start_ms + 1000 * k
+        lat, lon = 40.65 + 1e-6 * k, 111.51 + 2e-6 * k
+        for kind in kinds:
+            if kind == "GGA":
+                parts.append(encode.gga(talker, t_ms, lat, lon, quality, sats=24, hdop=0.7, alt_m=1012.0))
+            elif kind == "RMC":
+                parts.append(encode.rmc(talker, t_ms, lat, lon, speed_mps=1.25, course_deg=87.5,
+                                        mode=encode.mode_letter(quality), valid=quality > 0))
+            elif kind == "GST":
+                parts.append(encode.gst(talker, t_ms, rms=0.2, lat_sd_m=0.012, lon_sd_m=0.015, alt_sd_m=0.03))
+            else:
+                parts.append(encode.zda(talker, t_ms))
+    return "".join(parts).encode("ascii")
+
+
+@pytest.mark.parametrize("name", log_names())
+def test_corpus_fast_equals_reference(name: str) -> None:
+    data = log_bytes(name)
+    expected, _ = decode(data, fast=False)
+    for chunk in (0, 97, 4096):
+        got, _ = decode(data, fast=True, chunk=chunk)
+        same(got, expected)
+    with_sats, _ = decode(data, fast=True, satellites=True)
+    same(with_sats, decode(data, fast=False, satellites=True)[0])
+
+
+@pytest.mark.parametrize(
+    "kinds",
+    [("GGA", "RMC"), ("RMC", "GGA"), ("GGA", "RMC", "GST"), ("RMC", "GGA", "GST", "ZDA"), ("GGA", "ZDA"),
+     ("ZDA", "GGA", "GST"), ("RMC",), ("RMC", "GST")],
+)
+@pytest.mark.parametrize("talker", ["GN", "BD", "GB"])
+def test_steady_beidou_cycles_take_the_fast_path(kinds: tuple[str, ...], talker: str) -> None:
+    data = cycle_stream(40, kinds, talker)
+    expected, _ = decode(data, fast=False)
+    assert sum(isinstance(item, Fix) for item in expected) == 40
+    for chunk in (0, 1, 150, 10_000):
+        got, fast_epochs = decode(data, fast=True, chunk=chunk)
+        same(got, expected)
+        if chunk in (0, 10_000):
+            assert fast_epochs >= 35  # all but the epochs that teach the closer (and chunk edges)
+
+
+@pytest.mark.parametrize("quality", [0, 1, 2, 4, 5, 6])
+def test_qualities_and_invalid_epochs(quality: int) -> None:
+    data = cycle_stream(12, ("GGA", "RMC", "GST"), "BD", quality)
+    expected, _ = decode(data, fast=False)
+    got, fast_epochs = decode(data, fast=True)
+    same(got, expected)
+    assert fast_epochs > 0
+
+
+def test_one_epoch_per_message_like_mqtt() -> None:
+    """The live input: one GGA+RMC+GST epoch per feed, each one fast after the start."""
+    decoder = NmeaDecoder("T-1")
+    reference = NmeaDecoder("T-1", fast=False)
+    data = cycle_stream(30)
+    lines = data.split(b"\n")[:-1]
+    messages = [b"\n".join(lines[i : i + 3]) + b"\n" for i in range(0, len(lines), 3)]
+    for message in messages:
+        same(decoder.feed(message), reference.feed(message))
+    same(decoder.flush(), reference.flush())
+    assert decoder.fast_epochs == 27
+
+
+def test_a_big_chunk_is_framed_with_numpy_and_matches() -> None:
+    data = cycle_stream(400)  # ~100 kB: the numpy framing
+    assert len(data) > 64_000
+    same(decode(data, fast=True)[0], decode(data, fast=False)[0])
+    damaged = data.replace(b"*", b"*0", 1)  # one bad line: the whole chunk goes the general way
+    same(decode(damaged, fast=True)[0], decode(damaged, fast=False)[0])
+
+
+# Field texts that the reference reads, refuses, or reads in a way the fast path must not
+# get wrong: limits of coordinates, times and dates, number forms float() accepts.
+ODD_FIELDS = [
+    b"", b"0", b"-0", b"+1", b" 1", b"1e5", b"nan", b"inf", b"1_0", b".5", b"5.", b"-", b".", b"..",
+    b"9000.0000", b"9000.0001", b"8959.9999999999", b"4060.0", b"4059.99999999999999999", b"18000.0",
+    b"18000.00001", b"17959.9999", b"04039.1234", b"040.5", b"40", b"4039", b"1" * 400,
+    b"235959.99", b"240000.00", b"235960.00", b"120000", b"120000.", b"12000.00", b"120000.1234",
+    b"311299", b"290225", b"290224", b"310426", b"000000", b"12", b"2026", b"N", b"S", b"E", b"W",
+    b"A", b"V", b"R", b"F", b"D", b"X", b"AD", b"M", b"4", b"9", b"10", b"00",
+]
+
+
+def mutate(data: bytes, picks: list[tuple[int, int, bytes]]) -> bytes:
+    """Replace fields (line, field index, text) and recompute the checksums of those lines."""
+    lines = data.split(b"\r\n")
+    for line_no, field_no, text in picks:
+        k = line_no % (len(lines) - 1)
+        body = lines[k][1:-3].split(b",")
+        body[field_no % len(body)] = text
+        joined = b",".join(body)
+        lines[k] = b"$" + joined + b"*" + encode.checksum(joined.decode("ascii")).encode("ascii")
+    return b"\r\n".join(lines)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from([("GGA", "RMC"), ("GGA", "RMC", "GST"), ("RMC", "GGA", "GST", "ZDA"), ("GGA", "ZDA")]),
+    st.sampled_from(["GN", "BD", "GB"]),
+    st.lists(st.tuples(st.integers(3, 80), st.integers(0, 13), st.sampled_from(ODD_FIELDS)), max_size=4),
+    st.lists(st.integers(0, 6000), max_size=6),
+)
+def test_mutated_fields_fast_equals_reference(
+    kinds: tuple[str, ...], talker: str, picks: list[tuple[int, int, bytes]], cuts: list[int]
+) -> None:
+    data = mutate(cycle_stream(25, kinds, talker), picks)
+    expected, _ = decode(data, fast=False)
+    same(decode(data, fast=True)[0], expected)
+    decoder = NmeaDecoder("T-1")
+    got: Output = []
+    last = 0
+    for cut in sorted({c for c in cuts if c <= len(data)}):
+        got += decoder.feed(data[last:cut])
+        last = cut
+    got += decoder.feed(data[last:]) + decoder.flush()
+    same(got, expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(0, 5000), max_size=5),
+    st.lists(st.sampled_from([b"\x00", b"$", b"*", b"\r", b"\n", b",", b"9", b"\r\n", b"$GNGGA,"]), max_size=5),
+)
+def test_damaged_bytes_fast_equals_reference(positions: list[int], inserts: list[bytes]) -> None:
+    data = bytearray(cycle_stream(20))
+    for position, insert in zip(positions, inserts, strict=False):
+        at = position % len(data)
+        data[at:at] = insert
+    raw = bytes(data)
+    expected, _ = decode(raw, fast=False)
+    for chunk in (0, 64):
+        same(decode(raw, fast=True, chunk=chunk)[0], expected)
+
+
+@given(st.binary(max_size=600), st.integers(1, 700))
+@settings(max_examples=300, deadline=None)
+def test_arbitrary_bytes_fast_equals_reference(data: bytes, chunk: int) -> None:
+    stream = cycle_stream(4) + data + cycle_stream(4, start_ms=T0 + 10_000)
+    expected, _ = decode(stream, fast=False)
+    same(decode(stream, fast=True, chunk=chunk)[0], expected)
+
+
+def test_framing_paths_agree_on_line_numbers() -> None:
+    data = cycle_stream(200, ("GGA", "RMC", "GST", "ZDA"))
+    data = data.replace(b"$GNZDA", b"$GPTXT,01,01,02,text*00\r\n$GNZDA", 50)
+    keep = frozenset((b"GGA", b"RMC", b"GST"))
+    for chunk in (len(data), 700, 20_000):
+        results = []
+        for fast in (True, False):
+            framer = Framer("T-1", keep, fast=fast)
+            seen: list[tuple[bytes | DecodeError, int]] = []
+            for start in range(0, len(data), chunk):
+                items = framer.feed(data[start : start + chunk])
+                bodies = [item for item in items if isinstance(item, bytes)]
+                seen += [(body, framer.line_of(k)) for k, body in enumerate(bodies)]
+            results.append(seen)
+        assert results[0] == results[1]
+
+
+def test_cycles_the_fast_path_leaves_to_the_reference() -> None:
+    assert readable_cycle((b"GNGGA", b"GNRMC", b"GNGST"))
+    assert not readable_cycle((b"GNGGA", b"GPGGA"))  # two of a type: merge order matters
+    assert not readable_cycle((b"GNGST", b"GNZDA"))  # no position sentence
+    assert not readable_cycle((b"GNGNS", b"GNRMC"))  # GNS: reference only
+    with pytest.raises(ValueError, match="not a cycle"):
+        CycleReader((b"GNVTG",))
+
+
+FINITE = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@given(
+    st.integers(0, 2**42),
+    st.text(min_size=1, max_size=12),
+    st.one_of(st.none(), st.tuples(st.floats(-90, 90), st.floats(-180, 180))),
+    st.integers(0, 9),
+    st.one_of(st.none(), st.floats(0.001, 1e6)),
+    st.one_of(st.none(), FINITE),
+    st.one_of(st.none(), st.integers(0, 99)),
+)
+def test_checked_fix_equals_fix(
+    t_ms: int, terminal: str, pos: tuple[float, float] | None, quality: int, acc: float | None,
+    value: float | None, sats: int | None,
+) -> None:
+    lat, lon = pos if pos is not None else (None, None)
+    built = checked_fix(terminal, t_ms, lat, lon, quality, acc, value, value, sats, value, value)
+    reference = Fix(t_ms, terminal, lat, lon, quality, acc, value, value, sats, value, value, ())
+    assert built == reference and built.sats_in_view == () and hash(built) == hash(reference)
