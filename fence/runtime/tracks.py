@@ -95,13 +95,13 @@ class _InstantText:
 
 _T_TEXT = _InstantText()
 _RX_TEXT = _InstantText()
-_EXTRAS = (("acc", "acc_m"), ("alt", "alt_m"), ("hdop", "hdop"), ("sats", "sats"),
-           ("speed", "speed_mps"), ("course", "course_deg"))
 _TERMINAL_JSON: dict[str, str] = {}
 
 
 def _number(value: float | int | None) -> str:
     """A number as ``json.dumps`` writes it."""
+    if type(value) is float and -math.inf < value < math.inf:
+        return repr(value)
     if value is None:
         return "null"
     if isinstance(value, float):
@@ -129,17 +129,23 @@ def track_line(fix: Fix, rx_ms: int) -> bytes:
         terminal = json.dumps(fix.terminal)
         if len(_TERMINAL_JSON) < 100_000:
             _TERMINAL_JSON[fix.terminal] = terminal
-    parts = [
-        '{"t": "', _T_TEXT(fix.t_ms), '", "terminal": ', terminal,
-        ', "lat": ', _number(fix.lat), ', "lon": ', _number(fix.lon),
-        ', "quality": ', str(int(fix.quality)),
-    ]
-    for key, attr in _EXTRAS:
-        value = getattr(fix, attr)
-        if value is not None:
-            parts += [', "', key, '": ', _number(value)]
-    parts += [', "rx": "', _RX_TEXT(rx_ms), '"}\n']
-    return "".join(parts).encode()
+    line = (f'{{"t": "{_T_TEXT(fix.t_ms)}", "terminal": {terminal}, "lat": {_number(fix.lat)},'
+            f' "lon": {_number(fix.lon)}, "quality": {int(fix.quality)}')
+    acc, alt, hdop, sats, speed, course = (fix.acc_m, fix.alt_m, fix.hdop, fix.sats,
+                                           fix.speed_mps, fix.course_deg)
+    if acc is not None:
+        line += f', "acc": {_number(acc)}'
+    if alt is not None:
+        line += f', "alt": {_number(alt)}'
+    if hdop is not None:
+        line += f', "hdop": {_number(hdop)}'
+    if sats is not None:
+        line += f', "sats": {_number(sats)}'
+    if speed is not None:
+        line += f', "speed": {_number(speed)}'
+    if course is not None:
+        line += f', "course": {_number(course)}'
+    return f'{line}, "rx": "{_RX_TEXT(rx_ms)}"}}\n'.encode()
 
 
 def reference_track_line(fix: Fix, rx_ms: int) -> bytes:

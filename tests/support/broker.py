@@ -143,6 +143,11 @@ class Broker:
         """True while the broker process is alive."""
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The broker's process id while it runs (benchmarks read its CPU time)."""
+        return self._proc.pid if self.running and self._proc is not None else None
+
     def start(self, timeout_s: float = 10.0) -> None:
         """Start mosquitto and wait until its port accepts connections."""
         if self.running:
