@@ -1,35 +1,81 @@
-"""Decode throughput: gnss.NmeaDecoder against pynmea2.parse + field access, same input.
+"""Decode throughput: the decoder's fast path against its reference path, same input, same run.
 
-The stream is a realistic park: many BeiDou/RTK terminals at 1 Hz, each epoch one
-payload (as an MQTT message or a serial read) of RMC, VTG, GGA, 2 GSA, 2 GPS GSV,
-2 BeiDou GSV, GST and ZDA. Prints sentences/s and fixes/s of both, and the ratio.
+Scenarios (each decoded by ``NmeaDecoder(fast=True)`` and ``NmeaDecoder(fast=False)``,
+interleaved, best of ``--repeat``; the outputs are checked equal):
+
+- live: BeiDou receivers (talkers GN, BD, GB) sending one epoch per MQTT message or
+  serial read: GGA + RMC + GST; one decoder per terminal, messages in arrival order.
+- replay: one raw NMEA file per terminal (GGA + RMC per second, as bench_replay.py
+  writes them), read in 64 KiB chunks.
+- park: u-blox-like payloads of RMC, VTG, GGA, 2 GSA, 4 GSV, GST, ZDA per epoch (also
+  timed against ``pynmea2.parse(check=True)`` + field access, the original baseline).
+- corpus: the 40 real receiver logs of the shared corpus, each file at once.
+
 Times are CPU time of this process (``time.process_time``), so other jobs on a shared
-machine disturb them less.
-Usage: python bench/bench_decode.py [--terminals N] [--epochs N] [--repeat N]
+machine disturb them less; ratios compare runs made side by side.
+Usage: python bench/bench_decode.py [--terminals N] [--epochs N] [--repeat N] [--skip-pynmea2]
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
+import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pynmea2
 
-from gnss import encode
-from gnss.decoder import NmeaDecoder
-from gnss.fix import Fix
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from gnss import encode  # noqa: E402
+from gnss.decoder import NmeaDecoder  # noqa: E402
+from gnss.errors import DecodeError  # noqa: E402
+from gnss.fix import Fix  # noqa: E402
+from gnss.sources.comments import CommentStripper  # noqa: E402
 
 START_MS = 1_795_939_200_000  # 2026-11-28T08:00:00Z
+CORPUS = Path(os.environ.get("FENCE_SHARED", REPO.parent / "shared")) / "corpus" / "nmea" / "gpsd"
+TALKERS = ("GN", "BD", "GB")
+
+Stream = list[tuple[int, bytes]]
+"""(terminal index, bytes handed to that terminal's decoder in one feed call)."""
 
 
-def epoch_payload(terminal_index: int, k: int) -> bytes:
-    """One terminal's sentences for epoch ``k``."""
-    t_ms = START_MS + k * 1000
+def position(terminal_index: int, k: int) -> tuple[float, float]:
+    """A terminal's latitude and longitude at epoch ``k`` (slow walk)."""
     lat = 40.65 + 0.0001 * terminal_index + 1e-6 * k
     lon = 111.51 + 0.0001 * terminal_index + 2e-6 * math.sin(k / 10)
-    quality = 4 if (k + terminal_index) % 7 else 5
-    mode = "R" if quality == 4 else "F"
+    return lat, lon
+
+
+def quality_of(terminal_index: int, k: int) -> int:
+    """RTK fixed most of the time, float every seventh epoch."""
+    return 4 if (k + terminal_index) % 7 else 5
+
+
+def live_message(terminal_index: int, k: int) -> bytes:
+    """One BeiDou receiver epoch: GGA + RMC + GST."""
+    t_ms = START_MS + k * 1000
+    lat, lon = position(terminal_index, k)
+    quality = quality_of(terminal_index, k)
+    talker = TALKERS[terminal_index % len(TALKERS)]
+    return (
+        encode.gga(talker, t_ms, lat, lon, quality, sats=24, hdop=0.7, alt_m=1012.0 + 0.01 * k)
+        + encode.rmc(talker, t_ms, lat, lon, speed_mps=1.2, course_deg=87.5, mode=encode.mode_letter(quality))
+        + encode.gst(talker, t_ms, rms=0.2, lat_sd_m=0.012, lon_sd_m=0.015, alt_sd_m=0.03)
+    ).encode("ascii")
+
+
+def park_payload(terminal_index: int, k: int) -> bytes:
+    """One terminal's u-blox-like sentences for epoch ``k``."""
+    t_ms = START_MS + k * 1000
+    lat, lon = position(terminal_index, k)
+    quality = quality_of(terminal_index, k)
+    mode = encode.mode_letter(quality)
     talker = "GN"
     sats = [(i, 10 + i, 30 * i, 40) for i in range(1, 9)]
     parts = [
@@ -48,27 +94,47 @@ def epoch_payload(terminal_index: int, k: int) -> bytes:
     return "".join(parts).encode("ascii")
 
 
-def build_stream(terminals: int, epochs: int) -> list[tuple[int, bytes]]:
-    """(terminal index, payload) in arrival order: every terminal once per second."""
-    return [(i, epoch_payload(i, k)) for k in range(epochs) for i in range(terminals)]
+def by_message(make: Callable[[int, int], bytes], terminals: int, epochs: int) -> Stream:
+    """Every terminal once per second, one feed per epoch."""
+    return [(i, make(i, k)) for k in range(epochs) for i in range(terminals)]
 
 
-def run_decoder(stream: list[tuple[int, bytes]], terminals: int) -> tuple[int, float]:
-    """Fixes decoded and seconds taken by one NmeaDecoder per terminal."""
-    decoders = [NmeaDecoder(f"T{i:03d}") for i in range(terminals)]
-    fixes = 0
+def by_file(terminals: int, epochs: int, chunk: int = 1 << 16) -> Stream:
+    """One GGA + RMC file per terminal (bench_replay.py's NMEA input), fed in chunks."""
+    stream: Stream = []
+    for i in range(terminals):
+        parts = []
+        for k in range(epochs):
+            t_ms = START_MS + k * 1000
+            lat, lon = position(i, k)
+            parts.append(encode.gga("GN", t_ms, lat, lon, 4, sats=24, hdop=0.7, alt_m=1012.0)
+                         + encode.rmc("GN", t_ms, lat, lon, mode="R"))
+        data = "".join(parts).encode("ascii")
+        stream += [(i, data[s : s + chunk]) for s in range(0, len(data), chunk)]
+    return stream
+
+
+def corpus_stream() -> Stream:
+    """The corpus logs (comment lines removed), one terminal per log, each at once."""
+    logs = sorted(CORPUS.glob("*.log"))
+    return [(i, CommentStripper().feed(path.read_bytes())) for i, path in enumerate(logs)]
+
+
+def run_decoder(stream: Stream, fast: bool) -> tuple[list[Fix | DecodeError], float]:
+    """Everything decoded and the CPU seconds taken, one decoder per terminal."""
+    terminals = 1 + max(index for index, _payload in stream)
+    decoders = [NmeaDecoder(f"T{i:04d}", fast=fast) for i in range(terminals)]
+    out: list[Fix | DecodeError] = []
     start = time.process_time()
     for index, payload in stream:
-        for item in decoders[index].feed(payload):
-            if type(item) is Fix:
-                fixes += 1
+        out += decoders[index].feed(payload)
     for decoder in decoders:
-        fixes += sum(1 for item in decoder.flush() if type(item) is Fix)
-    return fixes, time.process_time() - start
+        out += decoder.flush()
+    return out, time.process_time() - start
 
 
-def run_pynmea2(stream: list[tuple[int, bytes]]) -> tuple[int, float]:
-    """Position sentences parsed and seconds taken by pynmea2.parse + field access."""
+def run_pynmea2(stream: Stream) -> tuple[int, float]:
+    """GGA sentences parsed and seconds taken by pynmea2.parse + field access."""
     fixes = 0
     start = time.process_time()
     for _index, payload in stream:
@@ -91,30 +157,48 @@ def run_pynmea2(stream: list[tuple[int, bytes]]) -> tuple[int, float]:
     return fixes, time.process_time() - start
 
 
-def main() -> None:
-    """Run both decoders on the same stream and print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--terminals", type=int, default=50)
-    parser.add_argument("--epochs", type=int, default=60)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-    stream = build_stream(args.terminals, args.epochs)
+def compare(name: str, stream: Stream, repeat: int, pynmea2_too: bool = False) -> None:
+    """Fast and reference decoders on ``stream``, interleaved; prints the figures."""
     sentences = sum(payload.count(b"\n") for _i, payload in stream)
-    size = sum(len(payload) for _i, payload in stream)
-    print(f"stream: {args.terminals} terminals x {args.epochs} epochs, "
-          f"{sentences} sentences, {size / 1e6:.2f} MB")
-    best_ours = best_theirs = float("inf")
-    fixes = baseline_fixes = 0
-    for _ in range(args.repeat):
-        fixes, seconds = run_decoder(stream, args.terminals)
-        best_ours = min(best_ours, seconds)
-        baseline_fixes, seconds = run_pynmea2(stream)
-        best_theirs = min(best_theirs, seconds)
-    print(f"gnss.NmeaDecoder : {sentences / best_ours:10.0f} sentences/s "
-          f"{fixes / best_ours:9.0f} fixes/s ({fixes} fixes)")
-    print(f"pynmea2 baseline : {sentences / best_theirs:10.0f} sentences/s "
-          f"{baseline_fixes / best_theirs:9.0f} GGA/s")
-    print(f"ratio            : {best_theirs / best_ours:10.2f} x")
+    best = {True: math.inf, False: math.inf}
+    outputs: dict[bool, list[Fix | DecodeError]] = {}
+    best_pynmea2 = math.inf
+    for _ in range(repeat):
+        for fast in (True, False):
+            outputs[fast], seconds = run_decoder(stream, fast)
+            best[fast] = min(best[fast], seconds)
+        if pynmea2_too:
+            gga, seconds = run_pynmea2(stream)
+            best_pynmea2 = min(best_pynmea2, seconds)
+    if outputs[True] != outputs[False]:
+        raise SystemExit(f"{name}: fast and reference outputs differ")
+    fixes = sum(1 for item in outputs[True] if type(item) is Fix)
+    print(f"{name}: {len(stream):,} feeds, {sentences:,} sentences, {fixes:,} fixes (outputs equal)")
+    for fast, label in ((False, "reference"), (True, "fast")):
+        seconds = best[fast]
+        print(f"  {label:<10} {fixes / seconds:>10,.0f} fixes/s {seconds / fixes * 1e6:7.2f} us/fix "
+              f"{sentences / seconds:>11,.0f} sentences/s")
+    print(f"  fast / reference: {best[False] / best[True]:.2f} x")
+    if pynmea2_too:
+        print(f"  pynmea2    {gga / best_pynmea2:>10,.0f} GGA/s   fast / pynmea2: {best_pynmea2 / best[True]:.2f} x")
+
+
+def main() -> None:
+    """Run every scenario and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--terminals", type=int, default=300)
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-pynmea2", action="store_true")
+    args = parser.parse_args()
+    compare("live (GGA+RMC+GST per message, talkers GN/BD/GB)",
+            by_message(live_message, args.terminals, args.epochs), args.repeat)
+    compare("replay (GGA+RMC files, 64 KiB chunks)", by_file(args.terminals, args.epochs), args.repeat)
+    compare("park (RMC VTG GGA 2xGSA 4xGSV GST ZDA per message)",
+            by_message(park_payload, max(args.terminals // 6, 1), args.epochs), args.repeat,
+            pynmea2_too=not args.skip_pynmea2)
+    if CORPUS.is_dir():
+        compare("corpus (40 real logs)", corpus_stream(), args.repeat)
 
 
 if __name__ == "__main__":
