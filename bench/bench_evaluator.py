@@ -133,6 +133,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--zones", type=int, default=0, help="use N generated zones instead")
     parser.add_argument("--batch", type=int, default=1024, help="fixes per feed_many call")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each row; the best counts")
     args = parser.parse_args()
     site = load_site(args.config)
     if args.zones:
@@ -140,11 +141,20 @@ def main() -> None:
     index = ZoneIndex.build(site)
     fixes = walkers(site, args.terminals, args.seconds, args.seed)
     n = len(fixes)
+    # The input is held in memory here (a replay streams it): keep the collector from
+    # rescanning these objects in every run alike.
+    gc.collect()
+    gc.freeze()
     print(f"site: {site.name}: {len(site.zones)} zones; {args.terminals} terminals x {args.seconds} s = {n} fixes")
-    bare_s = bare_loop(index, fixes)
-    ref_s, ref_events = evaluator_loop(site, index, fixes, reference=True)
-    fast_s, fast_events = evaluator_loop(site, index, fixes, reference=False)
-    batch_s, batch_events = batch_loop(site, index, fixes, args.batch)
+    bare_s = ref_s = fast_s = batch_s = math.inf
+    for _ in range(args.repeat):  # best of N, interleaved: the machine is shared
+        bare_s = min(bare_s, bare_loop(index, fixes))
+        run_s, ref_events = evaluator_loop(site, index, fixes, reference=True)
+        ref_s = min(ref_s, run_s)
+        run_s, fast_events = evaluator_loop(site, index, fixes, reference=False)
+        fast_s = min(fast_s, run_s)
+        run_s, batch_events = batch_loop(site, index, fixes, args.batch)
+        batch_s = min(batch_s, run_s)
     if not ref_events == fast_events == batch_events:
         raise SystemExit("the fast path's events differ from the reference's")
     print(f"bare zone lookup          : {n / bare_s:>10,.0f} fixes/s (CPU time)")

@@ -192,6 +192,9 @@ class Evaluator:
         ts = self.terminals.get(fix.terminal)
         if ts is None or ts.offline or ts.last_t_ms is None:
             return False
+        offline_timer = ts.offline_timer
+        if offline_timer is None or offline_timer.deadline_ms is None:
+            return False  # e.g. just restored: the general path re-arms and keeps the record
         fix_t_ms = fix.t_ms
         heard_ms = ts.last_heard_ms if ts.last_heard_ms >= fix_t_ms else fix_t_ms
         offline_ms = heard_ms + self._offline_after_ms
@@ -240,7 +243,7 @@ class Evaluator:
                 st = None  # within the radius: the anchor stays
         # Decided: apply in the general path's order (heard, accept, stillness).
         ts.last_heard_ms = heard_ms
-        timers.arm(ts.offline_key, offline_ms)
+        timers.rearm(offline_timer, ts.offline_key, offline_ms)
         ts.rejections = 0
         ts.last_t_ms = fix_t_ms
         ts.x = x_m
@@ -263,7 +266,8 @@ class Evaluator:
     ) -> bool:
         """The fast path's end for a fix that was heard but not accepted."""
         ts.last_heard_ms = heard_ms
-        self.timers.arm(ts.offline_key, offline_ms)
+        assert ts.offline_timer is not None  # checked by _uneventful
+        self.timers.rearm(ts.offline_timer, ts.offline_key, offline_ms)
         self.clock_ms = t_ms
         self._verdicts[verdict] += 1
         return True

@@ -23,9 +23,9 @@ class OfflineFamily:
                 return False  # a fix that old does not show the terminal is back
             ts.offline = False
             step.emit(RawEvent(EventType.OFFLINE, EventState.CLEARED, None, ts.id))
-            step.arm_key(ts.offline_key, deadline_ms)
+            ts.offline_timer = step.arm_key(ts.offline_key, deadline_ms)
             return True
-        step.arm_key(ts.offline_key, deadline_ms)
+        ts.offline_timer = step.arm_key(ts.offline_key, deadline_ms)
         return False
 
     def on_timer(self, ts: TerminalState, step: Step) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from events.model import EventState, EventType
-from events.timers import TimerKey, TimerKind, TimerQueue
+from events.timers import TimerKey, TimerKind, TimerQueue, TimerRecord
 from zones.model import Terminal
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ class TerminalState:
         "rejections",
         "zones",
         "offline_key",
+        "offline_timer",
         "stillness_key",
     )
 
@@ -59,6 +60,7 @@ class TerminalState:
         self.rejections = 0
         self.zones: frozenset[str] = frozenset()
         self.offline_key: TimerKey = (TimerKind.OFFLINE, terminal.id, "")
+        self.offline_timer: TimerRecord | None = None  # live while its deadline_ms is set
         self.stillness_key: TimerKey = (TimerKind.STILLNESS, terminal.id, "")
 
 
@@ -93,11 +95,11 @@ class Step:
         """Arm a timer (terminal and zone ids, ``""`` where not applicable)."""
         self.arm_key((kind, terminal, zone), deadline_ms)
 
-    def arm_key(self, key: TimerKey, deadline_ms: int) -> None:
-        """Arm the timer ``key`` (e.g. a terminal's own ``offline_key``)."""
-        self.timers.arm(key, deadline_ms)
+    def arm_key(self, key: TimerKey, deadline_ms: int) -> TimerRecord:
+        """Arm the timer ``key`` (e.g. a terminal's own ``offline_key``); its record."""
         if deadline_ms <= self.t_ms:
             self.timers_due = True
+        return self.timers.arm(key, deadline_ms)
 
     def cancel(self, kind: TimerKind, terminal: str, zone: str) -> None:
         """Cancel a timer if armed."""

@@ -35,9 +35,11 @@ TimerKey = tuple[TimerKind, str, str]  # (kind, terminal id or "", zone id or ""
 _Entry = tuple[int, int, int, TimerKey]  # (deadline, kind, arming order, key)
 
 
-class _Timer:
-    """One key's timer: armed deadline (None once cancelled), arming order, and the
-    deadline of its live heap entry. One record per key keeps re-arming to one dict probe."""
+class TimerRecord:
+    """One key's timer: armed deadline (None once cancelled or fired), arming order, and
+    the deadline of its live heap entry. One record per key keeps re-arming to one dict
+    probe; a caller holding the record (``arm`` returns it) re-arms with no probe at all
+    (``rearm``) for as long as ``deadline_ms`` is not None."""
 
     __slots__ = ("deadline_ms", "order", "queued_ms")
 
@@ -53,22 +55,28 @@ class TimerQueue:
     __slots__ = ("_timers", "_heap", "_counter", "_armed")
 
     def __init__(self) -> None:
-        self._timers: dict[TimerKey, _Timer] = {}  # armed, or cancelled with a queued entry
+        self._timers: dict[TimerKey, TimerRecord] = {}  # armed, or cancelled with a queued entry
         self._heap: list[_Entry] = []
         self._counter = 0
         self._armed = 0
 
-    def arm(self, key: TimerKey, deadline_ms: int) -> None:
-        """Arm (or re-arm) the timer ``key`` at ``deadline_ms``."""
-        self._counter += 1
+    def arm(self, key: TimerKey, deadline_ms: int) -> TimerRecord:
+        """Arm (or re-arm) the timer ``key`` at ``deadline_ms``; its record."""
         timer = self._timers.get(key)
         if timer is None:
-            self._timers[key] = _Timer(deadline_ms, self._counter)
+            self._counter += 1
+            timer = self._timers[key] = TimerRecord(deadline_ms, self._counter)
             self._armed += 1
             heapq.heappush(self._heap, (deadline_ms, key[0], self._counter, key))
-            return
+            return timer
         if timer.deadline_ms is None:
             self._armed += 1
+        self.rearm(timer, key, deadline_ms)
+        return timer
+
+    def rearm(self, timer: TimerRecord, key: TimerKey, deadline_ms: int) -> None:
+        """Re-arm the live record ``timer`` of ``key`` (its ``deadline_ms`` is not None)."""
+        self._counter += 1
         timer.deadline_ms = deadline_ms
         timer.order = self._counter
         if timer.queued_ms > deadline_ms:
@@ -143,7 +151,7 @@ class TimerQueue:
             if entry is not first:
                 heapq.heappush(heap, entry)
         key = first[3]
-        del self._timers[key]
+        self._timers.pop(key).deadline_ms = None  # a record held elsewhere is now dead
         self._armed -= 1
         return key
 
