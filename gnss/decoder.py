@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from gnss.epoch import EpochAssembler, Output
 from gnss.errors import DecodeError, DecodeErrorKind
-from gnss.fastpath import CycleReader, readable_cycle
+from gnss.fastpath import CycleReader, reader_for
 from gnss.fix import Fix
 from gnss.framing import Framer
 from gnss.sentences import (
@@ -45,7 +45,7 @@ DEFERRED: frozenset[bytes] = frozenset((b"VTG", b"GSA"))
 class NmeaDecoder:
     """Decoder of one terminal's NMEA byte stream."""
 
-    __slots__ = ("terminal", "satellites", "fast", "fast_epochs", "_framer", "_epochs", "_readers", "_steady")
+    __slots__ = ("terminal", "satellites", "fast", "fast_epochs", "_framer", "_epochs", "_steady")
 
     def __init__(self, terminal: str, *, satellites: bool = False, fast: bool = True) -> None:
         """``satellites``: also read GSV for ``Fix.sats_in_view`` (satellites in view per
@@ -65,7 +65,6 @@ class NmeaDecoder:
         kept = frozenset(READERS) | DEFERRED
         self._framer = Framer(terminal, kept | {b"GSV"} if satellites else kept, fast=fast)
         self._epochs = EpochAssembler(terminal)
-        self._readers: dict[tuple[bytes, ...], CycleReader | None] = {}
         self._steady: CycleReader | None = None
         """The reader of the steady cycle the assembler is known to be in (fast path)."""
 
@@ -105,7 +104,7 @@ class NmeaDecoder:
             if reader is None:
                 cycle = epochs.steady_cycle()
                 if cycle is not None:
-                    reader = self._reader(cycle)
+                    reader = reader_for(cycle)
             if reader is not None:
                 j = reader.run(items, i, epochs, out)  # type: ignore[arg-type]
                 index += j - i  # a reader consumes only bodies
@@ -122,17 +121,6 @@ class NmeaDecoder:
             self._decode_body(body, index, out)
             index += 1
         self._steady = reader
-
-    def _reader(self, cycle: tuple[bytes, ...]) -> CycleReader | None:
-        """The fast reader of a steady cycle, None when the fast path cannot read it."""
-        try:
-            return self._readers[cycle]
-        except KeyError:
-            reader = CycleReader(cycle) if readable_cycle(cycle) else None
-            if len(self._readers) >= 16:  # a receiver changing its cycle again and again
-                self._readers.clear()
-            self._readers[cycle] = reader
-            return reader
 
     def _decode(self, items: list[bytes | DecodeError], out: list[Output]) -> None:
         """Read each sentence body into a record and hand it to the epoch assembler."""

@@ -111,6 +111,24 @@ def _degrees(raw: bytes, negative: bool, limit: float) -> float:
     return -value if negative else value
 
 
+_READERS: dict[tuple[bytes, ...], CycleReader | None] = {}
+_READERS_MAX = 256
+
+
+def reader_for(cycle: tuple[bytes, ...]) -> CycleReader | None:
+    """The (shared) reader of a steady cycle, None when the fast path cannot read it.
+    Readers hold no stream state, only what they learned about shapes, so all the
+    decoders of a park share them."""
+    try:
+        return _READERS[cycle]
+    except KeyError:
+        reader = CycleReader(cycle) if readable_cycle(cycle) else None
+        if len(_READERS) >= _READERS_MAX:  # receivers changing their cycles again and again
+            _READERS.clear()
+        _READERS[cycle] = reader
+        return reader
+
+
 def readable_cycle(cycle: tuple[bytes, ...]) -> bool:
     """True when the fast path can read this cycle: supported types, each once, and a
     position sentence (GGA or RMC) among them."""
@@ -264,7 +282,7 @@ class CycleReader:
         if z_d and (day is None or self._zda_last):
             day = _day(b",".join((z_d, z_m, z_y)), True)
         if s_lat and s_lon:
-            acc = math.hypot(_number(s_lat), _number(s_lon))
+            acc = math.hypot(float(s_lat), float(s_lon))
             if acc <= 0:
                 acc = None
         return (
@@ -273,26 +291,12 @@ class CycleReader:
             lon,
             quality,
             acc,
-            _number(g_alt) if g_alt else None,
-            _number(g_hdop) if g_hdop else None,
+            float(g_alt) if g_alt else None,
+            float(g_hdop) if g_hdop else None,
             int(g_sats) if g_sats else None,
             float(r_knots) * MPS_PER_KNOT if r_knots else None,
-            _number(r_course) if r_course else None,
+            float(r_course) if r_course else None,
         )
-
-
-_NUMBERS: dict[bytes, float] = {}
-"""Number text -> value: HDOP, altitude, course and error texts repeat from epoch to epoch."""
-
-
-def _number(raw: bytes) -> float:
-    value = _NUMBERS.get(raw)
-    if value is None:
-        value = float(raw)
-        if len(_NUMBERS) >= 4096:
-            _NUMBERS.clear()
-        _NUMBERS[raw] = value
-    return value
 
 
 def checked_fix(
