@@ -114,6 +114,12 @@ class TimerQueue:
             heapq.heapreplace(heap, (armed, kind, timer.order, key))
             timer.queued_ms = armed
 
+    @property
+    def heap(self) -> list[_Entry]:
+        """The queued entries, read-only for callers: ``heap[0][0]``, when there is an
+        entry, is never later than the next deadline (stale entries are settled lazily)."""
+        return self._heap
+
     def none_due(self, at_ms: int) -> bool:
         """True when no armed timer has a deadline at or before ``at_ms``.
 
