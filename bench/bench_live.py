@@ -273,7 +273,6 @@ def publisher(host: str, port: int, prefix: str, n: int, duration_s: float, plan
     sent = 0
     packet_id = 0
     lag_max = 0.0
-    per_tick = len(ids) / TICKS_PER_S
     while time.time() < start_wall_s:
         time.sleep(0.001)
     run_cpu = cpu_s()
@@ -281,7 +280,7 @@ def publisher(host: str, port: int, prefix: str, n: int, duration_s: float, plan
         t0_ms = int((start_wall_s + second) * 1000)
         probe_inside = second % 4 >= 2
         for tick in range(TICKS_PER_S):
-            lo, hi = int(tick * per_tick), int((tick + 1) * per_tick)
+            lo, hi = tick * len(ids) // TICKS_PER_S, (tick + 1) * len(ids) // TICKS_PER_S
             if lo == hi:
                 continue
             t_fix = t0_ms + tick

@@ -317,6 +317,8 @@ class MqttSource:
         while True:
             if packets and self._handle(sock, packets, deliver_many):
                 last_out = time.monotonic()
+            if reader.error is not None:
+                raise reader.error
             if self._stop.is_set():
                 with contextlib.suppress(OSError):
                     sock.sendall(DISCONNECT)  # the session stays: it never expires

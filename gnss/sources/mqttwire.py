@@ -234,25 +234,41 @@ def parse_properties(data: bytes, pos: int) -> tuple[dict[int, object], int]:
 
 
 class PacketReader:
-    """Cuts a byte stream into packets; keeps an unfinished packet for the next ``feed``."""
+    """Cuts a byte stream into packets; keeps an unfinished packet for the next ``feed``.
+
+    A malformed packet raises ``ProtocolError``; when good packets came before it in the
+    same read, ``feed`` returns those and keeps the error in ``error`` (raised by the next
+    ``feed``), so the caller can deliver and acknowledge them before it drops the link."""
 
     def __init__(self, max_packet_bytes: int = MAX_PACKET_BYTES) -> None:
         self.max_packet_bytes = max_packet_bytes
+        self.error: ProtocolError | None = None
         self._buf = b""
         self._parts: list[bytes] = []
         self._need = 0
 
     def feed(self, data: bytes) -> list[Packet]:
         """Every complete packet in what was buffered plus ``data``, in order."""
+        if self.error is not None:
+            raise self.error
+        out: list[Packet] = []
+        try:
+            self._cut(data, out)
+        except ProtocolError as exc:
+            if not out:
+                raise
+            self.error = exc
+        return out
+
+    def _cut(self, data: bytes, out: list[Packet]) -> None:
         if self._parts:  # a large packet arriving read by read: join once it is whole
             self._parts.append(data)
             self._need -= len(data)
             if self._need > 0:
-                return []
+                return
             data = b"".join(self._parts)
             self._parts = []
         buf = self._buf + data if self._buf else data
-        out: list[Packet] = []
         pos, size = 0, len(buf)
         while pos + 2 <= size:
             first = buf[pos]
@@ -274,7 +290,7 @@ class PacketReader:
                     self._parts = [buf[pos:]]
                     self._need = end - size
                     self._buf = b""
-                    return out
+                    return
                 break
             if first >> 4 == 3:
                 out.append(_publish(first, buf, body, end))
@@ -282,7 +298,6 @@ class PacketReader:
                 out.append(_control(first, buf[body:end]))
             pos = end
         self._buf = buf[pos:]
-        return out
 
     @property
     def pending_bytes(self) -> int:
@@ -298,6 +313,8 @@ def _publish(first: int, buf: bytes, pos: int, end: int) -> Publish:
         raise ProtocolError("PUBLISH too short for its topic length")
     topic_len = (buf[pos] << 8) | buf[pos + 1]
     topic_end = pos + 2 + topic_len
+    if topic_end > end:
+        raise ProtocolError("PUBLISH topic runs past the packet")
     try:
         topic = buf[pos + 2:topic_end].decode("utf-8")
     except UnicodeDecodeError:
