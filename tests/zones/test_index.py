@@ -301,3 +301,18 @@ def test_rings_touching_at_a_point(name: str) -> None:
                 if near_tie([zone], x, y, 0.5):
                     continue
                 assert index.membership(current, x, y, 0.5) == brute_membership([zone], current, x, y, 0.5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(catalogue_case(), min_size=1, max_size=40))
+def test_batch_cells_give_the_per_point_membership(cases: list[tuple[frozenset[str], float, float, float]]) -> None:
+    """``cells_many`` + ``membership_in_cell`` (the evaluator's batch path) equal ``membership``
+    point by point, off the grid and for a NaN position too."""
+    xs = [x for _, x, _, _ in cases] + [math.nan, X0 - 1e7]
+    ys = [y for _, _, y, _ in cases] + [math.nan, Y0]
+    cells = CATALOGUE_INDEX.cells_many(xs, ys)
+    assert len(cells) == len(xs)
+    for (current, x, y, acc), cell in zip(cases, cells, strict=False):
+        assert CATALOGUE_INDEX.membership_in_cell(cell, current, x, y, acc) == CATALOGUE_INDEX.membership(current, x, y, acc)
+    assert cells[-2:] == [0, 0]
+    assert CATALOGUE_INDEX.membership_in_cell(0, frozenset(), X0 - 1e7, Y0, 0.05) == frozenset()
