@@ -267,7 +267,7 @@ class Framer:
             )
 
 
-_VECTOR_BYTES = 8192
+_VECTOR_BYTES = 2048
 """Clean chunks at least this long are framed with numpy (cheaper than a Python loop)."""
 
 _HEX_VALUE = np.full(256, -1, dtype=np.int16)
@@ -346,9 +346,15 @@ def _clean_lines_vector(buf: bytes, keep_codes: npt.NDArray[np.int32] | None) ->
         return None
     if keep_codes is None:
         kept = np.arange(total)
+    elif not len(keep_codes):
+        kept = np.arange(0)
     else:
         codes = (arr[starts + 3].astype(np.int32) << 16) | (arr[starts + 4].astype(np.int32) << 8) | arr[starts + 5]
-        kept = np.flatnonzero(np.isin(codes, keep_codes))
+        at = np.searchsorted(keep_codes, codes)  # keep_codes is sorted
+        at[at == len(keep_codes)] = 0
+        kept = np.flatnonzero(keep_codes[at] == codes)
+    if not len(kept):
+        return [], [], total
     k_starts = starts[kept]
     stars = ends[kept] - 3
     if not (arr[stars] == _STAR).all():

@@ -200,11 +200,11 @@ def test_arbitrary_bytes_fast_equals_reference(data: bytes, chunk: int) -> None:
     same(decode(stream, fast=True, chunk=chunk)[0], expected)
 
 
-def test_framing_paths_agree_on_line_numbers() -> None:
+@pytest.mark.parametrize("keep", [frozenset((b"GGA", b"RMC", b"GST")), frozenset(), None])
+def test_framing_paths_agree_on_line_numbers(keep: frozenset[bytes] | None) -> None:
     data = cycle_stream(200, ("GGA", "RMC", "GST", "ZDA"))
     data = data.replace(b"$GNZDA", b"$GPTXT,01,01,02,text*00\r\n$GNZDA", 50)
-    keep = frozenset((b"GGA", b"RMC", b"GST"))
-    for chunk in (len(data), 700, 20_000):
+    for chunk in (len(data), 700, 1500, 20_000):
         results = []
         for fast in (True, False):
             framer = Framer("T-1", keep, fast=fast)
