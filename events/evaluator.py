@@ -229,22 +229,20 @@ class Evaluator:
             after = self.index.membership_in_cell(cell, before, x_m, y_m, acc_m)
         if after is not before and after != before:
             return False
-        st = None
+        new_anchor = False
         still_deadline_ms: int | None = None
         if kind in self._still_kinds:
-            st = ts.still
-            if st is None or st.fresh or st.t_ms is None:
+            if ts.still_fresh or ts.anchor_t_ms is None:
                 return False
-            if _hypot(x_m - st.x_m, y_m - st.y_m) > self._still_radius_m:
-                if st.raised:
+            if _hypot(x_m - ts.anchor_x_m, y_m - ts.anchor_y_m) > self._still_radius_m:
+                if ts.still_raised:
                     return False
                 limit_ms = self.stillness.limit_ms(ts)
                 if limit_ms is not None:
                     still_deadline_ms = t_ms + limit_ms
                     if still_deadline_ms <= t_ms:
                         return False
-            else:
-                st = None  # within the radius: the anchor stays
+                new_anchor = True
         # Decided: apply in the general path's order (heard, accept, stillness).
         ts.last_heard_ms = heard_ms
         timers.rearm(offline_timer, ts.offline_key, offline_ms)
@@ -255,14 +253,16 @@ class Evaluator:
         ts.lat = fix.lat
         ts.lon = fix.lon
         ts.quality = fix.quality
-        if st is not None:  # a new anchor (StillState.move_anchor, inline)
-            st.x_m = x_m
-            st.y_m = y_m
-            st.t_ms = t_ms
+        if new_anchor:  # StillnessFamily._set_anchor, inline
+            ts.anchor_x_m = x_m
+            ts.anchor_y_m = y_m
+            ts.anchor_t_ms = t_ms
             if still_deadline_ms is None:
                 timers.cancel(ts.stillness_key)
+            elif (still_timer := ts.stillness_timer) is not None and still_timer.deadline_ms is not None:
+                timers.rearm(still_timer, ts.stillness_key, still_deadline_ms)
             else:
-                timers.arm(ts.stillness_key, still_deadline_ms)
+                ts.stillness_timer = timers.arm(ts.stillness_key, still_deadline_ms)
         self.clock_ms = t_ms
         self._fast_accepted += 1
         return True

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from events.occupancy import HeldCondition
-from events.stillness import Anchor, StillState
+from events.stillness import Anchor
 from events.timers import TimerKind
 
 if TYPE_CHECKING:
@@ -50,11 +50,12 @@ def take_snapshot(ev: Evaluator) -> dict[str, Any]:
         "stillness": [
             {
                 "id": tid,
-                "anchor": None if st.t_ms is None else [st.x_m, st.y_m, st.t_ms],
-                "raised": st.raised,
-                "fresh": st.fresh,
+                "anchor": None if ts.anchor_t_ms is None
+                else [ts.anchor_x_m, ts.anchor_y_m, ts.anchor_t_ms],
+                "raised": ts.still_raised,
+                "fresh": ts.still_fresh,
             }
-            for tid, st in ev.stillness.states.items()
+            for tid, ts in ev.stillness.states.items()
         ],
         "occupancy": {
             "grace_end_ms": ev.occupancy.grace_end_ms,
@@ -100,8 +101,7 @@ def _restore(ev: Evaluator, snap: dict[str, Any]) -> None:
     for item in snap["stillness"]:
         a = item["anchor"]
         anchor = None if a is None else Anchor(float(a[0]), float(a[1]), int(a[2]))
-        ts = ev.terminals[item["id"]]
-        ev.stillness.adopt(ts, StillState(anchor, bool(item["raised"]), bool(item["fresh"])))
+        ev.stillness.restore(ev.terminals[item["id"]], anchor, bool(item["raised"]), bool(item["fresh"]))
     occupancy = snap["occupancy"]
     ev.occupancy.grace_end_ms = occupancy["grace_end_ms"]
     for item in occupancy["zones"]:

@@ -3,30 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from events.model import EventState, EventType
 from events.timers import TimerKey, TimerKind, TimerQueue, TimerRecord
 from zones.model import Terminal
-
-if TYPE_CHECKING:
-    from events.stillness import StillState
 
 
 class TerminalState:
     """What the evaluator knows of one terminal (internal, mutated only by the evaluator).
 
     ``last_t_ms`` is the time of the last accepted fix; ``x``/``y`` its metric position.
-    ``id`` and ``kind`` repeat the terminal's, and ``still`` is its stillness state (owned
-    by the stillness family), so that the evaluator's fast path touches one object less
-    per fix; the timer keys are built once so the timer dict finds them by identity.
+    ``id`` and ``kind`` repeat the terminal's, and the stillness anchor and flags (written
+    only by the stillness family and the evaluator's fast path) live here too, so that a
+    fix touches one object less; the timer keys are built once so the timer dict finds
+    them by identity, and the records of the two timers re-armed on the fast path are kept
+    (live while their ``deadline_ms`` is set).
     """
 
     __slots__ = (
         "terminal",
         "id",
         "kind",
-        "still",
         "registered",
         "last_heard_ms",
         "offline",
@@ -41,13 +38,18 @@ class TerminalState:
         "offline_key",
         "offline_timer",
         "stillness_key",
+        "stillness_timer",
+        "anchor_x_m",
+        "anchor_y_m",
+        "anchor_t_ms",
+        "still_raised",
+        "still_fresh",
     )
 
     def __init__(self, terminal: Terminal, registered: bool) -> None:
         self.terminal = terminal
         self.id = terminal.id
         self.kind = terminal.kind
-        self.still: StillState | None = None
         self.registered = registered
         self.last_heard_ms: int = 0
         self.offline = False
@@ -62,6 +64,12 @@ class TerminalState:
         self.offline_key: TimerKey = (TimerKind.OFFLINE, terminal.id, "")
         self.offline_timer: TimerRecord | None = None  # live while its deadline_ms is set
         self.stillness_key: TimerKey = (TimerKind.STILLNESS, terminal.id, "")
+        self.stillness_timer: TimerRecord | None = None
+        self.anchor_x_m = 0.0
+        self.anchor_y_m = 0.0
+        self.anchor_t_ms: int | None = None  # no anchor yet
+        self.still_raised = False
+        self.still_fresh = False  # back from offline: the next accepted fix is the anchor
 
 
 @dataclass(frozen=True, slots=True)

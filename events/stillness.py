@@ -20,36 +20,6 @@ class Anchor:
     t_ms: int
 
 
-class StillState:
-    """One terminal's stillness: its anchor, whether raised, and whether it awaits a new anchor.
-
-    The anchor is kept as plain fields (``t_ms`` is None before the first one): it moves
-    on about every third fix of a walking person, and building a value each time cost
-    measurably on the evaluator's fast path. ``fresh`` is set when the terminal went
-    offline: its first accepted fix once back online becomes the new anchor.
-    """
-
-    __slots__ = ("x_m", "y_m", "t_ms", "raised", "fresh")
-
-    def __init__(self, anchor: Anchor | None = None, raised: bool = False, fresh: bool = False):
-        self.x_m = anchor.x_m if anchor is not None else 0.0
-        self.y_m = anchor.y_m if anchor is not None else 0.0
-        self.t_ms: int | None = anchor.t_ms if anchor is not None else None
-        self.raised = raised
-        self.fresh = fresh
-
-    @property
-    def anchor(self) -> Anchor | None:
-        """The anchor as a value, or None before the first one."""
-        return None if self.t_ms is None else Anchor(self.x_m, self.y_m, self.t_ms)
-
-    def move_anchor(self, x_m: float, y_m: float, t_ms: int) -> None:
-        """The anchor is now at (x_m, y_m), set at step time ``t_ms``."""
-        self.x_m = x_m
-        self.y_m = y_m
-        self.t_ms = t_ms
-
-
 class StillnessFamily:
     """Anchors, limits and the stillness timers."""
 
@@ -59,7 +29,8 @@ class StillnessFamily:
         self.defaults = defaults
         self.kinds = defaults.still_kinds
         self.zones = zones
-        self.states: dict[str, StillState] = {}
+        # terminals with a stillness state (anchored once), in the order they got it
+        self.states: dict[str, TerminalState] = {}
         self.site_still_ms = (
             seconds_to_ms(defaults.still_s) if defaults.still_s else None
         )
@@ -85,52 +56,53 @@ class StillnessFamily:
         limit_ms = self._limits[zone_ids] = min(limits) if limits else None
         return limit_ms
 
-    def _moved(self, st: StillState, ts: TerminalState) -> bool:
-        return math.hypot(ts.x - st.x_m, ts.y - st.y_m) > self.radius_m
+    def _moved(self, ts: TerminalState) -> bool:
+        return math.hypot(ts.x - ts.anchor_x_m, ts.y - ts.anchor_y_m) > self.radius_m
 
-    def _set_anchor(self, st: StillState, ts: TerminalState, step: Step, arm: bool) -> None:
-        st.move_anchor(ts.x, ts.y, step.t_ms)
+    def _set_anchor(self, ts: TerminalState, step: Step, arm: bool) -> None:
+        ts.anchor_x_m = ts.x
+        ts.anchor_y_m = ts.y
+        ts.anchor_t_ms = step.t_ms
         limit_ms = self.limit_ms(ts) if arm else None
         if limit_ms is None:
             step.cancel_key(ts.stillness_key)
         else:
-            step.arm_key(ts.stillness_key, step.t_ms + limit_ms)
+            ts.stillness_timer = step.arm_key(ts.stillness_key, step.t_ms + limit_ms)
 
-    def _clear(self, st: StillState, ts: TerminalState, step: Step) -> None:
-        st.raised = False
+    def _clear(self, ts: TerminalState, step: Step) -> None:
+        ts.still_raised = False
         step.emit(RawEvent(EventType.STILLNESS, EventState.CLEARED, None, ts.id))
 
     def on_accept(self, ts: TerminalState, step: Step) -> None:
         """An accepted fix of an online terminal, after membership was updated."""
         if ts.kind not in self.kinds:
             return
-        st = ts.still
-        if st is None:
-            st = self.adopt(ts, StillState())
-        if st.t_ms is None or st.fresh:
-            st.fresh = False
-            if st.raised and st.t_ms is not None and self._moved(st, ts):
-                self._clear(st, ts, step)
-            self._set_anchor(st, ts, step, arm=not st.raised)
-        elif self._moved(st, ts):
-            if st.raised:
-                self._clear(st, ts, step)
-            self._set_anchor(st, ts, step, arm=True)
+        if ts.anchor_t_ms is None or ts.still_fresh:
+            self.states.setdefault(ts.id, ts)
+            ts.still_fresh = False
+            if ts.still_raised and ts.anchor_t_ms is not None and self._moved(ts):
+                self._clear(ts, step)
+            self._set_anchor(ts, step, arm=not ts.still_raised)
+        elif self._moved(ts):
+            if ts.still_raised:
+                self._clear(ts, step)
+            self._set_anchor(ts, step, arm=True)
 
-    def adopt(self, ts: TerminalState, st: StillState) -> StillState:
-        """Make ``st`` the terminal's stillness state (a new one, or one restored)."""
-        self.states[ts.id] = ts.still = st
-        return st
+    def restore(self, ts: TerminalState, anchor: Anchor | None, raised: bool, fresh: bool) -> None:
+        """Give the terminal the stillness state of a snapshot."""
+        self.states[ts.id] = ts
+        if anchor is not None:
+            ts.anchor_x_m, ts.anchor_y_m, ts.anchor_t_ms = anchor.x_m, anchor.y_m, anchor.t_ms
+        ts.still_raised = raised
+        ts.still_fresh = fresh
 
     def on_offline(self, ts: TerminalState, step: Step) -> None:
         """Going offline cancels a pending timer; the next anchor comes once back online."""
-        st = ts.still
-        if st is not None:
-            st.fresh = True
+        if ts.id in self.states:
+            ts.still_fresh = True
             step.cancel_key(ts.stillness_key)
 
     def on_timer(self, ts: TerminalState, step: Step) -> None:
         """The anchor did not move for its limit."""
-        st = self.states[ts.id]
-        st.raised = True
+        ts.still_raised = True
         step.emit(RawEvent(EventType.STILLNESS, EventState.RAISED, None, ts.id))

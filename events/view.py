@@ -82,7 +82,7 @@ def build_view(ev: Evaluator) -> EvaluatorView:
     open_ += [OpenCondition(EventType.LOITERING, z, t) for t, z in ev.loitering.raised]
     open_ += [
         OpenCondition(EventType.STILLNESS, None, tid)
-        for tid, st in ev.stillness.states.items() if st.raised
+        for tid, ts in ev.stillness.states.items() if ts.still_raised
     ]
     open_ += [
         OpenCondition(EventType.OFFLINE, None, tid)
