@@ -37,9 +37,9 @@ def test_plain_replay_gives_the_hand_computed_events(fixes: Path) -> None:
 
 def test_until_runs_the_clock_on_and_due_timers_fire(fixes: Path) -> None:
     offline = [(at(180), "offline", "raised", None, t, None, None) for t in ("A-1", "B-1", "V-1")]
-    assert _events(fixes, "--until", at(200)) == Counter(EXPECTED_EVENTS + offline)
+    assert _events(fixes, "--until", at(200)) == Counter([*EXPECTED_EVENTS, *offline])
     assert _events(fixes, "--until", at(179.999)) == Counter(EXPECTED_EVENTS)
-    assert _events(fixes, "--until", at(180)) == Counter(EXPECTED_EVENTS + offline)
+    assert _events(fixes, "--until", at(180)) == Counter([*EXPECTED_EVENTS, *offline])
 
 
 def test_window_selects_inputs_by_time(fixes: Path) -> None:

@@ -22,8 +22,9 @@ from tests.support.paths import REPO
 
 def _fence(*args: str | Path, **kwargs: object) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.Popen([sys.executable, "-m", "fence.cli", *map(str, args)], cwd=REPO,
-                            env=env, text=True, **kwargs)  # type: ignore[call-overload]
+    proc: subprocess.Popen[str] = subprocess.Popen(  # type: ignore[call-overload]
+        [sys.executable, "-m", "fence.cli", *map(str, args)], cwd=REPO, env=env, text=True, **kwargs)
+    return proc
 
 
 def _wait_for_line(proc: subprocess.Popen[str], needle: str, timeout_s: float) -> list[str]:

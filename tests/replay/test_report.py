@@ -39,7 +39,7 @@ def _by_id(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def _metres(*points: tuple[float, float]) -> float:
     geod = Geod(ellps="GRS80")
-    return sum(geod.inv(a[0], a[1], b[0], b[1])[2] for a, b in zip(points, points[1:], strict=False))
+    return float(sum(geod.inv(a[0], a[1], b[0], b[1])[2] for a, b in zip(points, points[1:], strict=False)))
 
 
 def test_events_file_holds_the_hand_computed_events(out_dir: Path) -> None:
