@@ -106,9 +106,9 @@ class NmeaDecoder:
                 if cycle is not None:
                     reader = reader_for(cycle)
             if reader is not None:
-                j = reader.run(items, i, epochs, out)  # type: ignore[arg-type]
+                j, decoded = reader.run(items, i, epochs, out)  # type: ignore[arg-type]
                 index += j - i  # a reader consumes only bodies
-                self.fast_epochs += (j - i) // len(reader.cycle)
+                self.fast_epochs += decoded
                 i = j
                 if i == n:
                     break  # still in the reader's steady state

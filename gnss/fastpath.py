@@ -129,6 +129,35 @@ def reader_for(cycle: tuple[bytes, ...]) -> CycleReader | None:
         return reader
 
 
+_UNTIMED = (b"VTG", b"GSA")
+
+
+def _untimed_apart(items: list[bytes | object], start: int, size: int) -> tuple[list[bytes], int, bool, bool] | None:
+    """From ``items[start:]``: the next ``size`` bodies that are not VTG or GSA, the
+    index after the last of them, and whether VTG and GSA bodies came in between."""
+    timed: list[bytes] = []
+    vtg = gsa = False
+    j = start
+    n = len(items)
+    while len(timed) < size:
+        if j == n:
+            return None
+        body = items[j]
+        j += 1
+        if type(body) is not bytes:
+            return None
+        kind = body[2:5]
+        if kind == b"VTG":
+            vtg = True
+        elif kind == b"GSA":
+            gsa = True
+        else:
+            timed.append(body)
+    if not (vtg or gsa):
+        return None
+    return timed, j, vtg, gsa
+
+
 def readable_cycle(cycle: tuple[bytes, ...]) -> bool:
     """True when the fast path can read this cycle: supported types, each once, and a
     position sentence (GGA or RMC) among them."""
@@ -188,29 +217,38 @@ class CycleReader:
                 picks += [-1] * len(_WANTED[kind])
         return itemgetter(*picks)
 
-    def run(self, items: list[bytes | object], start: int, assembler: EpochAssembler, out: list[Output]) -> int:
+    def run(
+        self, items: list[bytes | object], start: int, assembler: EpochAssembler, out: list[Output]
+    ) -> tuple[int, int]:
         """Decode as many whole epochs as possible from ``items[start:]`` (the assembler
         being in this cycle's steady state); returns the index of the first item not
-        consumed. The assembler's state is brought up to date at the end."""
+        consumed and the number of epochs decoded. The assembler's state is brought up
+        to date at the end.
+
+        VTG and GSA sentences may come anywhere before the closer (the reference defers
+        them to the epoch and reads them only when the epoch lacks speed and course, or
+        HDOP): when the epoch lacks what one of them gives, the reference decodes it."""
         prev_tod, ref_ms = assembler.steady_position()
         terminal = assembler.terminal
         size = self._size
-        plans = self._plans
         i = start
+        epochs = 0
         end = len(items) - size
         while i <= end:
             try:
                 joined = _SEPARATOR.join(items[i : i + size])  # type: ignore[arg-type]
-                shape = joined.translate(_SHAPE)
-                try:
-                    getter = plans[shape]
-                except KeyError:
-                    getter = self._plan(shape)
-                    if len(plans) >= _PLANS_MAX:
-                        plans.clear()
-                    plans[shape] = getter
-                if getter is None:
-                    break
+                getter = self._getter(joined)
+                after = i + size
+                vtg = gsa = False
+                if getter is None:  # VTG or GSA among the sentences?
+                    found = _untimed_apart(items, i, size)
+                    if found is None:
+                        break
+                    timed, after, vtg, gsa = found
+                    joined = _SEPARATOR.join(timed)
+                    getter = self._getter(joined)
+                    if getter is None:
+                        break
                 fields = joined.split(b",")
                 fields.append(b"")
                 g = getter(fields)
@@ -220,6 +258,8 @@ class CycleReader:
                 if tod == prev_tod or tod is None:
                     break
                 values = self._values(g)
+                if vtg and (values[8] is None or values[9] is None) or gsa and values[6] is None:
+                    break
                 day = values[0]
                 if day is not None:
                     t_ms = day * MS_PER_DAY + tod
@@ -231,10 +271,24 @@ class CycleReader:
                 break
             out.append(checked_fix(terminal, t_ms, *values[1:]))
             prev_tod, ref_ms = tod, t_ms
-            i += size
-        if i > start:
+            i = after
+            epochs += 1
+        if epochs:
             assembler.resume_steady(prev_tod, ref_ms)  # type: ignore[arg-type]
-        return i
+        return i, epochs
+
+    def _getter(self, joined: bytes) -> Callable[[list[bytes]], tuple[bytes, ...]] | None:
+        """The plan of the joined bodies' shape (made and remembered the first time)."""
+        shape = joined.translate(_SHAPE)
+        plans = self._plans
+        try:
+            return plans[shape]
+        except KeyError:
+            getter = self._plan(shape)
+            if len(plans) >= _PLANS_MAX:
+                plans.clear()
+            plans[shape] = getter
+            return getter
 
     def _values(self, g: tuple[bytes, ...]) -> tuple[
         int | None, float | None, float | None, int, float | None,

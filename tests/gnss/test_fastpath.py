@@ -52,18 +52,29 @@ def cycle_stream(
     talker: str = "GN",
     quality: int = 4,
     start_ms: int = T0,
+    motion: bool = True,
+    hdop: bool = True,
 ) -> bytes:
-    """A receiver sending one epoch of ``kinds`` per second, walking north-east."""
+    """A receiver sending one epoch of ``kinds`` per second, walking north-east
+    (``motion``: RMC gives speed and course; ``hdop``: GGA gives HDOP)."""
     parts: list[str] = []
     for k in range(epochs):
         t_ms = start_ms + 1000 * k
         lat, lon = 40.65 + 1e-6 * k, 111.51 + 2e-6 * k
         for kind in kinds:
             if kind == "GGA":
-                parts.append(encode.gga(talker, t_ms, lat, lon, quality, sats=24, hdop=0.7, alt_m=1012.0))
+                parts.append(encode.gga(talker, t_ms, lat, lon, quality, sats=24, hdop=0.7 if hdop else None,
+                                        alt_m=1012.0))
             elif kind == "RMC":
-                parts.append(encode.rmc(talker, t_ms, lat, lon, speed_mps=1.25, course_deg=87.5,
+                parts.append(encode.rmc(talker, t_ms, lat, lon, speed_mps=1.25 if motion else None,
+                                        course_deg=87.5 if motion else None,
                                         mode=encode.mode_letter(quality), valid=quality > 0))
+            elif kind == "VTG":
+                parts.append(encode.vtg(talker, course_deg=88.0 + k, speed_mps=1.5))
+            elif kind == "GSA":
+                parts.append(encode.gsa(talker, fix_type=3, prns=[1, 3, 5], pdop=1.2, hdop=0.9, vdop=1.1))
+            elif kind == "GSV":
+                parts += encode.gsv("GB", [(i, 10 + i, 30 * i, 40) for i in range(1, 9)])
             elif kind == "GST":
                 parts.append(encode.gst(talker, t_ms, rms=0.2, lat_sd_m=0.012, lon_sd_m=0.015, alt_sd_m=0.03))
             else:
@@ -97,6 +108,28 @@ def test_steady_beidou_cycles_take_the_fast_path(kinds: tuple[str, ...], talker:
         same(got, expected)
         if chunk in (0, 10_000):
             assert fast_epochs >= 35  # all but the epochs that teach the closer (and chunk edges)
+
+
+@pytest.mark.parametrize(
+    "kinds",
+    [("RMC", "VTG", "GGA", "GSA", "GSA", "GSV", "GST", "ZDA"), ("VTG", "GSA", "GGA", "RMC"),
+     ("GGA", "RMC", "GST", "VTG"), ("GGA", "GSA", "RMC", "GSV")],
+)
+@pytest.mark.parametrize(("motion", "hdop"), [(True, True), (False, True), (True, False), (False, False)])
+def test_vtg_and_gsa_in_the_cycle(kinds: tuple[str, ...], motion: bool, hdop: bool) -> None:
+    """VTG and GSA are read by the reference only when the epoch lacks speed and course,
+    or HDOP: the fast path leaves those epochs to it; the others it decodes itself."""
+    data = cycle_stream(30, kinds, "GN", motion=motion, hdop=hdop)
+    for satellites in (False, True):
+        expected, _ = decode(data, fast=False, satellites=satellites)
+        assert sum(isinstance(item, Fix) for item in expected) == 30
+        for chunk in (0, 200):
+            got, fast_epochs = decode(data, fast=True, chunk=chunk, satellites=satellites)
+            same(got, expected)
+            needs_vtg = "VTG" in kinds and not motion
+            needs_gsa = "GSA" in kinds and not hdop
+            if chunk == 0 and not satellites and not needs_vtg and not needs_gsa:
+                assert fast_epochs >= 25
 
 
 @pytest.mark.parametrize("quality", [0, 1, 2, 4, 5, 6])
@@ -155,15 +188,17 @@ def mutate(data: bytes, picks: list[tuple[int, int, bytes]]) -> bytes:
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.sampled_from([("GGA", "RMC"), ("GGA", "RMC", "GST"), ("RMC", "GGA", "GST", "ZDA"), ("GGA", "ZDA")]),
+    st.sampled_from([("GGA", "RMC"), ("GGA", "RMC", "GST"), ("RMC", "GGA", "GST", "ZDA"), ("GGA", "ZDA"),
+                     ("RMC", "VTG", "GGA", "GSA", "GST", "ZDA")]),
     st.sampled_from(["GN", "BD", "GB"]),
     st.lists(st.tuples(st.integers(3, 80), st.integers(0, 13), st.sampled_from(ODD_FIELDS)), max_size=4),
     st.lists(st.integers(0, 6000), max_size=6),
+    st.booleans(),
 )
 def test_mutated_fields_fast_equals_reference(
-    kinds: tuple[str, ...], talker: str, picks: list[tuple[int, int, bytes]], cuts: list[int]
+    kinds: tuple[str, ...], talker: str, picks: list[tuple[int, int, bytes]], cuts: list[int], motion: bool
 ) -> None:
-    data = mutate(cycle_stream(25, kinds, talker), picks)
+    data = mutate(cycle_stream(25, kinds, talker, motion=motion, hdop=motion), picks)
     expected, _ = decode(data, fast=False)
     same(decode(data, fast=True)[0], expected)
     decoder = NmeaDecoder("T-1")
