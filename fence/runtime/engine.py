@@ -11,7 +11,9 @@ Threads:
 - the tick thread takes the same lock about once a second for ``advance_to(now)``, so
   ticks and fixes reach the evaluator in the order of their times; it also publishes
   the operators' view and hands periodic snapshots to the snapshot thread;
-- the snapshot thread fsyncs the recording and writes snapshots (off the alert path);
+- the snapshot thread fsyncs the recording and installs snapshots (off the alert path);
+  a periodic snapshot is taken by a forked child process (copy-on-write memory: the
+  inputs wait for the fork, not for serialising every terminal's state);
 - one thread per sink (``fence.sinks``): the evaluation never waits on a sink;
 - the health/metrics HTTP server.
 
@@ -31,6 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from events.evaluator import Evaluator
@@ -41,7 +44,13 @@ from fence.config import EngineConfig, JsonlOutput, MqttOutput, WebhookOutput
 from fence.runtime import metrics as m
 from fence.runtime.clock import ClockMs, wall_clock_ms
 from fence.runtime.http import HealthServer
-from fence.runtime.snapshot import EngineSnapshot, load_snapshot, save_snapshot
+from fence.runtime.snapshot import (
+    EngineSnapshot,
+    install_snapshot,
+    load_snapshot,
+    save_snapshot,
+    write_snapshot_file,
+)
 from fence.runtime.tracks import (
     TrackPosition,
     TrackRecorder,
@@ -77,6 +86,9 @@ reads it; otherwise once per tick when it is read or the MQTT output keeps retai
 occupancy, and not at all when nobody needs it."""
 
 
+FORK_SNAPSHOTS = hasattr(os, "fork")
+"""Periodic snapshots are written by a forked child (see ``Engine._fork_snapshot``)."""
+
 PROJECT_BATCH_MIN = 16
 """From this many fixes in one read on, they are projected in one pyproj call (below it
 the evaluator's own one-fix projection is as cheap)."""
@@ -99,6 +111,14 @@ class Source(Protocol):
 @dataclass(frozen=True, slots=True)
 class _Tick:
     now_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class _ForkedSnapshot:
+    """A child process writing a snapshot of the evaluator as it was when it forked."""
+
+    pid: int
+    tmp: Path
 
 
 class EngineError(RuntimeError):
@@ -155,7 +175,9 @@ class Engine:
         self._snap_thread = threading.Thread(target=self._snapshot_loop, name="snapshots",
                                              daemon=True)
         self._snap_cond = threading.Condition()
-        self._snap_slot: EngineSnapshot | None = None
+        self._snap_slot: EngineSnapshot | _ForkedSnapshot | None = None
+        self._snap_busy = False
+        self._snap_seq = 0
         self._snap_stop = False
         self._snap_write_lock = threading.Lock()
         self._view: EvaluatorView = self.evaluator.view()
@@ -226,6 +248,8 @@ class Engine:
 
     def _recover(self) -> None:
         self._lock_state()
+        for stale in self.snapshot_path.parent.glob(f"{self.snapshot_path.name}.*.fork"):
+            stale.unlink()  # a snapshot child killed with its engine: never installed
         snap = load_snapshot(self.snapshot_path)
         self.run_id = self._load_run_id(snap)
         if snap is not None:
@@ -404,8 +428,9 @@ class Engine:
         for verdict, n in self.evaluator.verdicts.items():
             if not verdict.accepted:
                 self._verdicts[verdict.value] = n
-        if now_ms >= self._snapshot_due_ms:
-            self._offer_snapshot(self._take_snapshot())
+        if now_ms >= self._snapshot_due_ms and not self._snap_busy:  # one at a time
+            self._snap_busy = True
+            self._offer_snapshot(self._fork_snapshot() or self._take_snapshot())
             self._snapshot_due_ms = now_ms + int(self.cfg.runtime.snapshot_s * 1000)
 
     def _refresh_view(self) -> EvaluatorView:
@@ -463,7 +488,41 @@ class Engine:
     def _save_snapshot(self) -> None:
         self._write_snapshot(self._take_snapshot())
 
-    def _offer_snapshot(self, snap: EngineSnapshot) -> None:
+    def _fork_snapshot(self) -> _ForkedSnapshot | None:
+        """Fork (call with the lock held): the child writes the evaluator's state as of
+        now to a temporary file and exits, so the inputs wait for the fork (milliseconds)
+        instead of the snapshot (about 100 ms per 10,000 terminals). None when the
+        system cannot fork (the caller then takes the snapshot in process)."""
+        if not FORK_SNAPSHOTS:
+            return None
+        self._snap_seq += 1
+        tmp = self.snapshot_path.with_name(f"{self.snapshot_path.name}.{self._snap_seq}.fork")
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            log.warning("snapshot: cannot fork (%s); taking it in process", exc)
+            return None
+        if pid == 0:  # the child: only this thread exists; never return to the caller
+            code = 1
+            try:
+                write_snapshot_file(tmp, self._take_snapshot())
+                code = 0
+            finally:
+                os._exit(code)
+        return _ForkedSnapshot(pid, tmp)
+
+    def _finish_forked(self, forked: _ForkedSnapshot) -> None:
+        """Wait for a snapshot child; sync the recording, then install its file."""
+        _, status = os.waitpid(forked.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0 or not forked.tmp.exists():
+            forked.tmp.unlink(missing_ok=True)
+            raise OSError(f"snapshot child {forked.pid} failed (status {status})")
+        with self._snap_write_lock:
+            self.recorder.sync()  # the recording up to the snapshot's position, first
+            install_snapshot(forked.tmp, self.snapshot_path)
+        self.store.checkpoint()
+
+    def _offer_snapshot(self, snap: EngineSnapshot | _ForkedSnapshot) -> None:
         """Hand a snapshot to the writer thread: the fsyncs stay off the alert path."""
         with self._snap_cond:
             self._snap_slot = snap
@@ -477,9 +536,14 @@ class Engine:
                 if snap is None:
                     return
             try:
-                self._write_snapshot(snap)
+                if isinstance(snap, _ForkedSnapshot):
+                    self._finish_forked(snap)
+                else:
+                    self._write_snapshot(snap)
             except OSError:
                 log.exception("snapshot not saved (the next one is tried at the next period)")
+            finally:
+                self._snap_busy = False
 
     # -- read side (console, health) ----------------------------------------------------
 
@@ -554,10 +618,13 @@ class Engine:
             self._tick_thread.join()
         with self._snap_cond:
             self._snap_stop = True
-            self._snap_slot = None
+            pending, self._snap_slot = self._snap_slot, None
             self._snap_cond.notify()
         if self._snap_thread.is_alive():
             self._snap_thread.join()
+        if isinstance(pending, _ForkedSnapshot):  # reap it; the final snapshot follows
+            os.waitpid(pending.pid, 0)
+            pending.tmp.unlink(missing_ok=True)
         self._save_snapshot()
         self.recorder.close()
         self._drain_sinks(SINK_DRAIN_S)

@@ -40,6 +40,13 @@ class EngineSnapshot:
 
 def save_snapshot(path: Path, snap: EngineSnapshot) -> None:
     """Write the snapshot atomically (temporary file, fsync, rename, fsync directory)."""
+    tmp = path.with_name(path.name + ".tmp")
+    write_snapshot_file(tmp, snap)
+    install_snapshot(tmp, path)
+
+
+def write_snapshot_file(tmp: Path, snap: EngineSnapshot) -> None:
+    """The first half of ``save_snapshot``: the snapshot written and fsynced to ``tmp``."""
     obj = {
         "version": SNAPSHOT_VERSION,
         "run": snap.run,
@@ -47,13 +54,16 @@ def save_snapshot(path: Path, snap: EngineSnapshot) -> None:
         "last_rx_ms": snap.last_rx_ms,
         "evaluator": snap.evaluator,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(obj, separators=(",", ":"))  # the C encoder: json.dump is pure Python
     with open(tmp, "w", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def install_snapshot(tmp: Path, path: Path) -> None:
+    """The second half: ``tmp`` renamed over ``path``, the directory fsynced."""
     os.replace(tmp, path)
     fd = os.open(path.parent, os.O_RDONLY)
     try:
