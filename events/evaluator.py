@@ -32,6 +32,7 @@ from zones.index import ZoneIndex
 from zones.model import FALLBACK_ACCURACY_M, Site, Zone
 
 _hypot = math.hypot
+EMPTY_ZONES: frozenset[str] = frozenset()
 
 
 class Evaluator:
@@ -182,7 +183,7 @@ class Evaluator:
 
         The fast path: no timer due up to ``t_ms``, a known online terminal with an
         accepted fix before, and (for an accepted fix) the same zones after it and no
-        stillness event. It decides before it changes anything; on False nothing was
+        stillness event; or a new terminal's first fix outside every zone. It decides before it changes anything; on False nothing was
         changed and the fix goes through ``_feed_general``. What it changes is exactly
         what the general path changes for such a step, in the same order (timer arming
         order included). ``x_m``/``y_m`` is the projected position (ignored for a fix
@@ -194,7 +195,9 @@ class Evaluator:
         if heap and heap[0][0] <= t_ms and not timers.none_due(t_ms):
             return False
         ts = self.terminals.get(fix.terminal)
-        if ts is None or ts.offline or ts.last_t_ms is None:
+        if ts is None:
+            return self._first_uneventful(fix, t_ms, x_m, y_m, cell)
+        if ts.offline or ts.last_t_ms is None:
             return False
         offline_timer = ts.offline_timer
         if offline_timer is None or offline_timer.deadline_ms is None:
@@ -263,6 +266,51 @@ class Evaluator:
                 timers.rearm(still_timer, ts.stillness_key, still_deadline_ms)
             else:
                 ts.stillness_timer = timers.arm(ts.stillness_key, still_deadline_ms)
+        self.clock_ms = t_ms
+        self._fast_accepted += 1
+        return True
+
+    def _first_uneventful(self, fix: Fix, t_ms: int, x_m: float, y_m: float, cell: int) -> bool:
+        """``_uneventful`` for the first fix of a terminal (no timer due): accepted outside
+        every zone, its offline deadline after the step, its stillness limit positive."""
+        if fix.lat is None or fix.quality not in self._accepted_qualities:
+            return False
+        fix_t_ms = fix.t_ms
+        offline_ms = fix_t_ms + self._offline_after_ms
+        if offline_ms <= t_ms:
+            return False
+        site_still_ms = self.stillness.site_still_ms
+        if site_still_ms is not None and site_still_ms <= 0:
+            return False
+        acc_m = fix.acc_m
+        if acc_m is None or not acc_m > 0:
+            acc_m = self._accuracy_m.get(fix.quality, FALLBACK_ACCURACY_M)
+        if cell < 0:
+            zones = self.index.membership(EMPTY_ZONES, x_m, y_m, acc_m)
+        else:
+            zones = self.index.membership_in_cell(cell, EMPTY_ZONES, x_m, y_m, acc_m)
+        if zones:
+            return False
+        # Decided: what the general path does (new state, heard, accept, first anchor).
+        ts, _ = self._terminal_state(fix.terminal)
+        timers = self.timers
+        ts.last_heard_ms = fix_t_ms
+        ts.offline_timer = timers.arm(ts.offline_key, offline_ms)
+        ts.last_t_ms = fix_t_ms
+        ts.x = x_m
+        ts.y = y_m
+        ts.lat = fix.lat
+        ts.lon = fix.lon
+        ts.quality = fix.quality
+        if ts.kind in self._still_kinds:
+            self.stillness.states.setdefault(ts.id, ts)
+            ts.anchor_x_m = x_m
+            ts.anchor_y_m = y_m
+            ts.anchor_t_ms = t_ms
+            if site_still_ms is None:  # the limit outside every zone
+                timers.cancel(ts.stillness_key)
+            else:
+                ts.stillness_timer = timers.arm(ts.stillness_key, t_ms + site_still_ms)
         self.clock_ms = t_ms
         self._fast_accepted += 1
         return True
