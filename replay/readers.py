@@ -645,7 +645,64 @@ def merge_arrivals(streams: Sequence[Iterable[Arrival]]) -> Iterable[Arrival]:
     if len(streams) == 1:
         only = streams[0]
         return only if isinstance(only, ArrivalStream) else iter(only)
+    batched = [stream for stream in streams if isinstance(stream, ArrivalStream)]
+    if len(batched) == len(streams):
+        return ArrivalStream(_merge_batches([stream.batches() for stream in batched]))
     return heapq.merge(*streams, key=arrival_key)
+
+
+@dataclass(slots=True)
+class _Cursor:
+    """Where the merge is in one input: its current batch, the replay times of its items
+    and the position of the next item."""
+
+    batches: Iterator[ArrivalBatch]
+    rx_ms: list[int] | None = None
+    fixes: list[Fix] = field(default_factory=list)
+    keys: list[int] = field(default_factory=list)
+    pos: int = 0
+
+    def load(self) -> bool:
+        """Move to the next non-empty batch; False at the end of the input."""
+        for batch in self.batches:
+            if batch.fixes:
+                self.rx_ms, self.fixes, self.pos = batch.rx_ms, batch.fixes, 0
+                self.keys = batch.rx_ms if batch.rx_ms is not None else [f.t_ms for f in batch.fixes]
+                return True
+        return False
+
+
+def _merge_batches(inputs: Sequence[Iterator[ArrivalBatch]]) -> Iterator[ArrivalBatch]:
+    """``heapq.merge`` by ``arrival_key`` over the items of batched inputs (the same
+    algorithm: the smallest (replay time, input number) head next, then that input's next
+    item), with batches out and no per-item tuples or key calls. The heap holds
+    ``time * inputs + input number``: one int compares as the pair does, and faster."""
+    width = len(inputs)
+    cursors = [_Cursor(batches) for batches in inputs]
+    heap = [cursor.keys[0] * width + order for order, cursor in enumerate(cursors) if cursor.load()]
+    heapq.heapify(heap)
+    out_rx: list[int] = []
+    out_fixes: list[Fix] = []
+    out_recorded = False
+    while heap:
+        head = heap[0]
+        cursor = cursors[head % width]
+        pos = cursor.pos
+        recorded = cursor.rx_ms is not None
+        if out_fixes and (recorded != out_recorded or len(out_fixes) >= BATCH):
+            yield ArrivalBatch(out_rx if out_recorded else None, out_fixes)
+            out_rx, out_fixes = [], []
+        out_recorded = recorded
+        out_fixes.append(cursor.fixes[pos])
+        if recorded:
+            out_rx.append(cursor.keys[pos])
+        cursor.pos = pos + 1
+        if cursor.pos < len(cursor.keys) or cursor.load():
+            heapq.heapreplace(heap, cursor.keys[cursor.pos] * width + head % width)
+        else:
+            heapq.heappop(heap)
+    if out_fixes:
+        yield ArrivalBatch(out_rx if out_recorded else None, out_fixes)
 
 
 REFERENCE_READERS: dict[InputFormat, Reader] = {

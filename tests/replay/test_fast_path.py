@@ -10,6 +10,7 @@ recording written by the engine's own track writer.
 
 from __future__ import annotations
 
+import heapq
 import io
 import json
 from collections.abc import Sequence
@@ -30,9 +31,11 @@ from replay.opening import InputFormat, InputSpec, OpenedInput, open_input
 from replay.readers import (
     READERS,
     REFERENCE_READERS,
+    ArrivalBatch,
     ArrivalStream,
     ReaderOptions,
     SkipLog,
+    arrival_key,
     read_group,
     read_input,
 )
@@ -183,6 +186,36 @@ def test_damaged_golden_log_reports_the_same_lines_both_ways(tmp_path: Path) -> 
     fast = _replay(GOLDEN_SITE, [path], READERS)
     assert fast == reference
     assert f"{path}:51: 'quality' must be an integer 0-9, got True" in fast[1]
+
+
+@st.composite
+def batched_inputs(draw: st.DrawFn) -> list[list[ArrivalBatch]]:
+    """Inputs as batches: items with and without arrival instants, times in any order
+    (late fixes), many ties, batches of any size (empty ones too)."""
+    inputs = []
+    for k in range(draw(st.integers(1, 6))):
+        batches = []
+        for b in range(draw(st.integers(0, 4))):
+            recorded = draw(st.booleans())
+            times = draw(st.lists(st.integers(-3, 12), max_size=6))
+            fixes = [Fix(T0 + 1000 * t, f"I{k}-{b}-{i}", 40.6, 111.5, 4) for i, t in enumerate(times)]
+            rx = [T0 + 1000 * t + draw(st.sampled_from([0, 500, 1000])) for t in times]
+            batches.append(ArrivalBatch(rx if recorded else None, fixes))
+        inputs.append(batches)
+    return inputs
+
+
+@given(batched_inputs(), st.integers(1, 5))
+def test_batch_merge_is_heapq_merge_of_the_items(inputs: list[list[ArrivalBatch]], batch: int) -> None:
+    expected = list(heapq.merge(*[[a for b in batches for a in b.arrivals()] for batches in inputs],
+                                key=arrival_key))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(readers, "BATCH", batch)
+        merged = readers.merge_arrivals([ArrivalStream(iter(batches)) for batches in inputs])
+        out = list(merged.batches()) if isinstance(merged, ArrivalStream) else []
+    assert [a for b in out for a in b.arrivals()] == expected
+    assert all(b.fixes and len(b.fixes) <= max(batch, 1) for b in out) or len(inputs) == 1
+    assert all(b.rx_ms is None or len(b.rx_ms) == len(b.fixes) for b in out)
 
 
 def test_open_input_reads_gzip_through_the_fast_reader() -> None:
