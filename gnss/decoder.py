@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from gnss.epoch import EpochAssembler, Output
 from gnss.errors import DecodeError, DecodeErrorKind
-from gnss.fastpath import CycleReader, reader_for
+from gnss.fastpath import CycleReader, reader_for, warm_up
 from gnss.fix import Fix
 from gnss.framing import Framer
 from gnss.sentences import (
@@ -105,6 +105,13 @@ class NmeaDecoder:
                 cycle = epochs.steady_cycle()
                 if cycle is not None:
                     reader = reader_for(cycle)
+                elif epochs.is_fresh():
+                    j, decoded = warm_up(items, i, epochs, out)  # type: ignore[arg-type]
+                    if decoded:
+                        index += j - i
+                        i = j
+                        self.fast_epochs += decoded
+                        reader = reader_for(epochs.steady_cycle())  # type: ignore[arg-type]
             if reader is not None:
                 j, decoded = reader.run(items, i, epochs, out)  # type: ignore[arg-type]
                 index += j - i  # a reader consumes only bodies

@@ -314,6 +314,37 @@ class EpochAssembler:
         """In the steady state: the last epoch's time of day and the last dated instant."""
         return self._cycle_tod, self._ref_ms
 
+    def is_fresh(self) -> bool:
+        """True before the first timed sentence of a stream (or after ``flush``), with
+        nothing gathered yet (the last dated instant may remain from before a flush)."""
+        cur = self._cur
+        return (
+            self._cycle_tod is None
+            and cur.tod_ms is None
+            and not cur.emitted
+            and not cur.deferred
+            and not cur.in_view
+            and not self._held
+            and self._closer is None
+            and self._candidate is None
+            and self._done_tod is None
+            and not self._cycle_counts
+        )
+
+    def start_steady(self, cycle: tuple[bytes, ...], tod_ms: int, t_ms: int) -> None:
+        """State of a fresh assembler after the first epochs of ``cycle`` (each timed
+        sentence once, the same ones in each epoch, all dated) were emitted outside
+        ``add`` (the fast path): it has learned the closer, the last epoch ended at time
+        of day ``tod_ms``, instant ``t_ms``; that is the steady state."""
+        self._cycle_tod = tod_ms
+        self._cycle_counts = dict.fromkeys(cycle, 1)
+        self._prev_address = cycle[-1]
+        self._candidate = self._closer = cycle[-1]
+        self._cur.tod_ms = tod_ms
+        self._cur.emitted = True
+        self._done_tod = tod_ms
+        self._ref_ms = t_ms
+
     def resume_steady(self, tod_ms: int, t_ms: int) -> None:
         """State after epochs of the steady cycle were emitted outside ``add`` (the fast
         path), the last one at time of day ``tod_ms``, instant ``t_ms``: the steady state

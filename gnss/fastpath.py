@@ -230,52 +230,70 @@ class CycleReader:
         HDOP): when the epoch lacks what one of them gives, the reference decodes it."""
         prev_tod, ref_ms = assembler.steady_position()
         terminal = assembler.terminal
-        size = self._size
         i = start
         epochs = 0
-        end = len(items) - size
-        while i <= end:
-            try:
-                joined = _SEPARATOR.join(items[i : i + size])  # type: ignore[arg-type]
-                getter = self._getter(joined)
-                after = i + size
-                vtg = gsa = False
-                if getter is None:  # VTG or GSA among the sentences?
-                    found = _untimed_apart(items, i, size)
-                    if found is None:
-                        break
-                    timed, after, vtg, gsa = found
-                    joined = _SEPARATOR.join(timed)
-                    getter = self._getter(joined)
-                    if getter is None:
-                        break
-                fields = joined.split(b",")
-                fields.append(b"")
-                g = getter(fields)
-                if not (g[0] == g[1] == g[2] == g[3]):
-                    break
-                tod = time_of_day(g[0])
-                if tod == prev_tod or tod is None:
-                    break
-                values = self._values(g)
-                if vtg and (values[8] is None or values[9] is None) or gsa and values[6] is None:
-                    break
-                day = values[0]
-                if day is not None:
-                    t_ms = day * MS_PER_DAY + tod
-                elif ref_ms is not None:
-                    t_ms = nearest_instant(tod, ref_ms)
-                else:
-                    break
-            except (TypeError, FieldError, _GiveUp):  # TypeError: an error among the items
+        while True:
+            got = self.epoch(items, i, prev_tod, ref_ms, terminal, True)
+            if got is None:
                 break
-            out.append(checked_fix(terminal, t_ms, *values[1:]))
-            prev_tod, ref_ms = tod, t_ms
-            i = after
+            fix, prev_tod, ref_ms, i = got
+            out.append(fix)
             epochs += 1
         if epochs:
             assembler.resume_steady(prev_tod, ref_ms)  # type: ignore[arg-type]
         return i, epochs
+
+    def epoch(
+        self,
+        items: list[bytes | object],
+        i: int,
+        prev_tod: int | None,
+        ref_ms: int | None,
+        terminal: str,
+        untimed: bool,
+    ) -> tuple[Fix, int, int, int] | None:
+        """The epoch of this cycle at ``items[i]``: its fix, time of day, instant and the
+        index after it; None when the reference must decode it. ``prev_tod``: the previous
+        epoch's time of day (this one must differ), ``ref_ms``: the last dated instant,
+        ``untimed``: VTG and GSA may come in between."""
+        size = self._size
+        if i + size > len(items):
+            return None
+        try:
+            joined = _SEPARATOR.join(items[i : i + size])  # type: ignore[arg-type]
+            getter = self._getter(joined)
+            after = i + size
+            vtg = gsa = False
+            if getter is None:  # VTG or GSA among the sentences?
+                found = _untimed_apart(items, i, size) if untimed else None
+                if found is None:
+                    return None
+                timed, after, vtg, gsa = found
+                joined = _SEPARATOR.join(timed)
+                getter = self._getter(joined)
+                if getter is None:
+                    return None
+            fields = joined.split(b",")
+            fields.append(b"")
+            g = getter(fields)
+            if not (g[0] == g[1] == g[2] == g[3]):
+                return None
+            tod = time_of_day(g[0])
+            if tod == prev_tod or tod is None:
+                return None
+            values = self._values(g)
+        except (TypeError, FieldError, _GiveUp):  # TypeError: an error among the items
+            return None
+        if vtg and (values[8] is None or values[9] is None) or gsa and values[6] is None:
+            return None
+        day = values[0]
+        if day is not None:
+            t_ms = day * MS_PER_DAY + tod
+        elif ref_ms is not None:
+            t_ms = nearest_instant(tod, ref_ms)
+        else:
+            return None
+        return checked_fix(terminal, t_ms, *values[1:]), tod, t_ms, after
 
     def _getter(self, joined: bytes) -> Callable[[list[bytes]], tuple[bytes, ...]] | None:
         """The plan of the joined bodies' shape (made and remembered the first time)."""
@@ -351,6 +369,48 @@ class CycleReader:
             float(r_knots) * MPS_PER_KNOT if r_knots else None,
             float(r_course) if r_course else None,
         )
+
+
+LEARNING_EPOCHS = 3
+"""Epochs the assembler needs from a fresh start to learn a cycle's closer."""
+
+
+def warm_up(items: list[bytes | object], start: int, assembler: EpochAssembler, out: list[Output]) -> tuple[int, int]:
+    """From a fresh assembler (``EpochAssembler.is_fresh``): when ``items[start:]`` opens
+    with ``LEARNING_EPOCHS`` whole epochs of one readable cycle (nothing in between),
+    decode them and put the assembler in the steady state the reference reaches after
+    them; returns the index after them and the number of epochs (0: nothing done).
+
+    The reference emits the first two when the next epoch starts and the third on its
+    closer (learned by then): within one call the same fixes in the same order. The
+    cycle is guessed as the sentences up to the first address that comes again."""
+    n = len(items)
+    cycle: list[bytes] = []
+    j = start
+    while j < n and len(cycle) <= len(SUPPORTED):
+        body = items[j]
+        if type(body) is not bytes:
+            return start, 0
+        address = body[:5]
+        if address in cycle:
+            break
+        cycle.append(address)
+        j += 1
+    reader = reader_for(tuple(cycle)) if j < n else None
+    if reader is None or start + LEARNING_EPOCHS * len(cycle) > n:
+        return start, 0
+    prev_tod, ref_ms = assembler.steady_position()
+    fixes: list[Output] = []
+    i = start
+    for _ in range(LEARNING_EPOCHS):
+        got = reader.epoch(items, i, prev_tod, ref_ms, assembler.terminal, False)
+        if got is None:
+            return start, 0
+        fix, prev_tod, ref_ms, i = got
+        fixes.append(fix)
+    assembler.start_steady(reader.cycle, prev_tod, ref_ms)  # type: ignore[arg-type]
+    out += fixes
+    return i, LEARNING_EPOCHS
 
 
 def checked_fix(

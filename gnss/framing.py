@@ -267,6 +267,9 @@ class Framer:
             )
 
 
+_MIN_CLEAN = 10
+"""Shortest line the clean paths take (``$`` + address + ``*hh``): the general scanner
+checks the checksum of shorter ones whatever their type, so they take that path."""
 _VECTOR_BYTES = 2048
 """Clean chunks at least this long are framed with numpy (cheaper than a Python loop)."""
 
@@ -300,7 +303,7 @@ _Clean = tuple[list[Item], list[int] | None, int]
 
 def _clean_lines_small(buf: bytes, keep: frozenset[bytes] | None) -> _Clean | None:
     """``buf`` (whole lines, only printable bytes, CR only before LF) as clean sentences,
-    or None when any line is not ``$`` + 7..255 bytes (+ ``*hh`` with a matching
+    or None when any line is not ``$`` + 9..255 bytes (+ ``*hh`` with a matching
     checksum when its type is kept), or when only some lines end in CR LF."""
     total = buf.count(b"\n")
     if buf.count(b"$") != total:
@@ -315,7 +318,7 @@ def _clean_lines_small(buf: bytes, keep: frozenset[bytes] | None) -> _Clean | No
     out: list[Item] = []
     indexes: list[int] = []
     for index, line in enumerate(lines):
-        if not 8 <= len(line) <= MAX_SENTENCE_BYTES + 1 or line[0] != _DOLLAR:
+        if not _MIN_CLEAN <= len(line) <= MAX_SENTENCE_BYTES + 1 or line[0] != _DOLLAR:
             return None
         if keep is None or line[3:6] in keep:
             if line[-3] != _STAR:
@@ -342,7 +345,7 @@ def _clean_lines_vector(buf: bytes, keep_codes: npt.NDArray[np.int32] | None) ->
         return None
     ends = ends_lf - (arr[ends_lf - 1] == _CR)
     sizes = ends - starts
-    if sizes.min() < 8 or sizes.max() - 1 > MAX_SENTENCE_BYTES:
+    if sizes.min() < _MIN_CLEAN or sizes.max() - 1 > MAX_SENTENCE_BYTES:
         return None
     if keep_codes is None:
         kept = np.arange(total)

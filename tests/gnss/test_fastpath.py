@@ -191,7 +191,7 @@ def mutate(data: bytes, picks: list[tuple[int, int, bytes]]) -> bytes:
     st.sampled_from([("GGA", "RMC"), ("GGA", "RMC", "GST"), ("RMC", "GGA", "GST", "ZDA"), ("GGA", "ZDA"),
                      ("RMC", "VTG", "GGA", "GSA", "GST", "ZDA")]),
     st.sampled_from(["GN", "BD", "GB"]),
-    st.lists(st.tuples(st.integers(3, 80), st.integers(0, 13), st.sampled_from(ODD_FIELDS)), max_size=4),
+    st.lists(st.tuples(st.integers(0, 80), st.integers(0, 13), st.sampled_from(ODD_FIELDS)), max_size=4),
     st.lists(st.integers(0, 6000), max_size=6),
     st.booleans(),
 )
@@ -281,3 +281,53 @@ def test_checked_fix_equals_fix(
     built = checked_fix(terminal, t_ms, lat, lon, quality, acc, value, value, sats, value, value)
     reference = Fix(t_ms, terminal, lat, lon, quality, acc, value, value, sats, value, value, ())
     assert built == reference and built.sats_in_view == () and hash(built) == hash(reference)
+
+
+def test_short_lines_take_the_general_way() -> None:
+    """A 8-9 byte line is checksum-checked by the general scanner whatever its type."""
+    short = f"$GPGGA*{encode.checksum('GPGGA')}\r\n$GPTXT*{encode.checksum('GPTXT')}\r\n".encode()
+    data = b"$GN,GGA,\r\n" + short + cycle_stream(3)
+    expected, _ = decode(data, fast=False)
+    assert [item.kind.value for item in expected if isinstance(item, DecodeError)] == ["no_checksum"]
+    for chunk in (0, 9, 64):
+        same(decode(data, fast=True, chunk=chunk)[0], expected)
+
+
+def test_fresh_stream_learns_the_cycle_in_the_fast_path() -> None:
+    data = cycle_stream(20)
+    got, fast_epochs = decode(data, fast=True)
+    same(got, decode(data, fast=False)[0])
+    assert fast_epochs == 20  # the three learning epochs too
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        cycle_stream(12)[cycle_stream(12).index(b"$GNRMC") :],  # starts in mid-epoch
+        b"".join(  # GGA alone before any date, then GGA + RMC: held epochs dated back
+            [encode.gga("GB", T0 + 1000 * k, 40.6, 111.5, 4).encode() for k in range(3)]
+            + [cycle_stream(8, ("GGA", "RMC"), "GB", start_ms=T0 + 3000)]
+        ),
+        cycle_stream(6, ("GGA", "RMC")) + cycle_stream(6, ("RMC", "GGA"), start_ms=T0 + 6000),  # cycle changes
+        cycle_stream(5, ("VTG", "GGA", "RMC")),  # untimed first: the reference learns
+        cycle_stream(3) + cycle_stream(3, start_ms=T0 + 2000),  # a time of day again
+    ],
+)
+def test_fresh_starts_fast_equals_reference(data: bytes) -> None:
+    expected, _ = decode(data, fast=False)
+    for chunk in (0, 100, 1000):
+        same(decode(data, fast=True, chunk=chunk)[0], expected)
+
+
+def test_decoder_reused_after_flush() -> None:
+    """After flush the last dated instant stays: undated epochs of the next stream use it."""
+    first = cycle_stream(5)
+    undated = b"".join(encode.gga("GN", T0 + 9000 + 1000 * k, 40.6, 111.5, 4).encode() for k in range(5))
+    outputs = []
+    for fast in (True, False):
+        decoder = NmeaDecoder("T-1", fast=fast)
+        out = decoder.feed(first) + decoder.flush() + decoder.feed(undated) + decoder.flush()
+        out += decoder.feed(first) + decoder.flush()
+        outputs.append(out)
+    same(outputs[0], outputs[1])
+    assert sum(isinstance(item, Fix) for item in outputs[1]) == 15
