@@ -97,6 +97,20 @@ def one_by_one(ev: Evaluator, items: list[Input]) -> Iterator[Event]:
             yield from ev.feed(item.fix())
 
 
+def one_by_one_projected(ev: Evaluator, items: list[Input]) -> Iterator[Event]:
+    """``feed(fix, position_m)`` with positions from ``project_many``, as the replay driver does."""
+    for item in items:
+        if isinstance(item, Tick):
+            yield from ev.advance_to(T0_MS + round(item.t_s * 1000))
+            continue
+        fix = item.fix()
+        if fix.lat is None or fix.lon is None:
+            yield from ev.feed(fix)
+            continue
+        xs, ys = ev.index.project_many([fix.lon], [fix.lat])
+        yield from ev.feed(fix, (float(xs[0]), float(ys[0])))
+
+
 def batched(ev: Evaluator, items: list[Input], projected: bool) -> Iterator[Event]:
     """``feed_many`` over the runs of fixes between ticks (projected here or by the evaluator)."""
     run: list[Fix] = []
@@ -127,6 +141,9 @@ def assert_same(site: Site, items: list[Input]) -> None:
     fast = Evaluator(site, ref.index)
     assert list(one_by_one(fast, items)) == want
     assert state(fast) == state(ref)
+    placed = Evaluator(site, ref.index)
+    assert list(one_by_one_projected(placed, items)) == want
+    assert state(placed) == state(ref)
     for projected in (True, False):
         many = Evaluator(site, ref.index)
         assert list(batched(many, items, projected)) == want
