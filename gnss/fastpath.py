@@ -69,6 +69,23 @@ _DAYS: dict[bytes, int] = {}
 """Date text (RMC ``ddmmyy``, or ZDA ``dd,mm,yyyy``) -> day number, for valid dates."""
 _DAYS_MAX = 4096
 _PLANS_MAX = 64
+_UNKNOWN = object()
+"""A shape not seen yet (``None`` in the plans: seen, not readable)."""
+_TODS: dict[bytes, int] = {}
+"""Time text -> ms of day, for valid times (the reference conversion, remembered)."""
+
+
+def _time_of_day(raw: bytes) -> int:
+    """The reference ``time_of_day`` of a time text; remembered; ``_GiveUp`` if refused."""
+    try:
+        tod = time_of_day(raw)
+    except FieldError:
+        raise _GiveUp from None
+    assert tod is not None
+    if len(_TODS) >= _DAYS_MAX:
+        _TODS.clear()
+    _TODS[raw] = tod
+    return tod
 
 
 class _GiveUp(Exception):
@@ -261,7 +278,9 @@ class CycleReader:
             return None
         try:
             joined = _SEPARATOR.join(items[i : i + size])  # type: ignore[arg-type]
-            getter = self._getter(joined)
+            getter = self._plans.get(joined.translate(_SHAPE), _UNKNOWN)
+            if getter is _UNKNOWN:
+                getter = self._getter(joined)
             after = i + size
             vtg = gsa = False
             if getter is None:  # VTG or GSA among the sentences?
@@ -275,25 +294,18 @@ class CycleReader:
                     return None
             fields = joined.split(b",")
             fields.append(b"")
-            g = getter(fields)
+            g = getter(fields)  # type: ignore[operator]
             if not (g[0] == g[1] == g[2] == g[3]):
                 return None
-            tod = time_of_day(g[0])
-            if tod == prev_tod or tod is None:
+            tod = _TODS.get(g[0])
+            if tod is None:
+                tod = _time_of_day(g[0])
+            if tod == prev_tod:
                 return None
-            values = self._values(g)
-        except (TypeError, FieldError, _GiveUp):  # TypeError: an error among the items
+            fix, t_ms = self._fix(g, tod, ref_ms, terminal, vtg, gsa)
+        except (TypeError, _GiveUp):  # TypeError: an error among the items
             return None
-        if vtg and (values[8] is None or values[9] is None) or gsa and values[6] is None:
-            return None
-        day = values[0]
-        if day is not None:
-            t_ms = day * MS_PER_DAY + tod
-        elif ref_ms is not None:
-            t_ms = nearest_instant(tod, ref_ms)
-        else:
-            return None
-        return checked_fix(terminal, t_ms, *values[1:]), tod, t_ms, after
+        return fix, tod, t_ms, after
 
     def _getter(self, joined: bytes) -> Callable[[list[bytes]], tuple[bytes, ...]] | None:
         """The plan of the joined bodies' shape (made and remembered the first time)."""
@@ -308,14 +320,13 @@ class CycleReader:
             plans[shape] = getter
             return getter
 
-    def _values(self, g: tuple[bytes, ...]) -> tuple[
-        int | None, float | None, float | None, int, float | None,
-        float | None, float | None, int | None, float | None, float | None,
-    ]:
-        """day, lat, lon, quality, acc, alt, hdop, sats, speed, course of one epoch by the
-        merge rules of ``gnss.epoch._Epoch`` (a GGA position beats an RMC one; GGA
-        quality beats RMC's; the later of RMC and ZDA gives the date). ``g``: the
-        canonical fields (empty where absent)."""
+    def _fix(
+        self, g: tuple[bytes, ...], tod: int, ref_ms: int | None, terminal: str, vtg: bool, gsa: bool
+    ) -> tuple[Fix, int]:
+        """The fix of one epoch and its instant, by the merge rules of ``gnss.epoch._Epoch``
+        (a GGA position beats an RMC one; GGA quality beats RMC's; the later of RMC and
+        ZDA gives the date); ``_GiveUp`` when the reference must decode the epoch (a VTG
+        or GSA it would read, no date). ``g``: the canonical fields (empty where absent)."""
         (_t0, _t1, _t2, _t3, g_lat, g_ns, g_lon, g_ew, g_q, g_sats, g_hdop, g_alt,
          r_status, r_lat, r_ns, r_lon, r_ew, r_knots, r_course, r_date, r_mode,
          s_lat, s_lon, z_d, z_m, z_y) = g
@@ -350,15 +361,24 @@ class CycleReader:
             lon = degrees + (value - degrees * 100) / 60.0
             if ew == b"W":
                 lon = -lon
-        day = _day(r_date, False) if r_date else None
+        if (vtg and not (r_knots and r_course)) or (gsa and not g_hdop):
+            raise _GiveUp  # the reference reads the VTG or GSA then
+        day = (_DAYS.get(r_date) or _day(r_date, False)) if r_date else None
         if z_d and (day is None or self._zda_last):
             day = _day(b",".join((z_d, z_m, z_y)), True)
+        if day is not None:
+            t_ms = day * MS_PER_DAY + tod
+        elif ref_ms is not None:
+            t_ms = nearest_instant(tod, ref_ms)
+        else:
+            raise _GiveUp
         if s_lat and s_lon:
             acc = math.hypot(float(s_lat), float(s_lon))
             if acc <= 0:
                 acc = None
-        return (
-            day,
+        fix = checked_fix(
+            terminal,
+            t_ms,
             lat,
             lon,
             quality,
@@ -369,6 +389,7 @@ class CycleReader:
             float(r_knots) * MPS_PER_KNOT if r_knots else None,
             float(r_course) if r_course else None,
         )
+        return fix, t_ms
 
 
 LEARNING_EPOCHS = 3
