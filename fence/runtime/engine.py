@@ -360,9 +360,9 @@ class Engine:
             self._apply_fixes(fixes, positions_m, rx_ms, position)
         self.metrics.inc(m.FIXES_IN, source_name, by=len(fixes))
         terminals = self.site.terminals
-        for fix in fixes:
-            if fix.terminal not in terminals:
-                self._unregistered(fix.terminal, source_name)
+        unknown = [fix.terminal for fix in fixes if fix.terminal not in terminals]
+        if unknown:
+            self._unregistered(unknown, source_name)
 
     def _project(self, fixes: Sequence[Fix]) -> Sequence[tuple[float, float] | None]:
         """The fixes' metric positions, projected in one call for a batch (None: the
@@ -376,15 +376,17 @@ class Engine:
         it = zip(xs.tolist(), ys.tolist(), strict=True)
         return [next(it) if f.lat is not None and f.lon is not None else None for f in fixes]
 
-    def _unregistered(self, terminal: str, source_name: str) -> None:
-        self.metrics.inc(m.FIXES_UNREGISTERED)
-        if terminal not in self._seen_unregistered and len(self._seen_unregistered) < 100_000:
-            self._seen_unregistered.add(terminal)
-            self._log_limited(
-                (source_name, "unregistered"),
-                f"input {source_name}: fix from unregistered terminal {terminal!r}"
-                " (handled as a person with no roles)",
-            )
+    def _unregistered(self, terminals: Sequence[str], source_name: str) -> None:
+        self.metrics.inc(m.FIXES_UNREGISTERED, by=len(terminals))
+        seen = self._seen_unregistered
+        for terminal in terminals:
+            if terminal not in seen and len(seen) < 100_000:
+                seen.add(terminal)
+                self._log_limited(
+                    (source_name, "unregistered"),
+                    f"input {source_name}: fix from unregistered terminal {terminal!r}"
+                    " (handled as a person with no roles)",
+                )
 
     def _log_limited(self, key: tuple[str, str], message: str) -> None:
         """Log the first three of a kind, then every thousandth (all are counted).
@@ -417,7 +419,8 @@ class Engine:
                      rx_ms: int, position: TrackPosition) -> None:
         """Evaluate fixes that arrived together at ``rx_ms`` (recorded up to ``position``)."""
         advance_to, feed = self.evaluator.advance_to, self.evaluator.feed
-        observe, perf_counter = self.metrics.observe_step, time.perf_counter
+        perf_counter = time.perf_counter
+        durations_s: list[float] = []
         done = perf_counter()
         for fix, position_m in zip(fixes, positions_m, strict=True):
             started = done
@@ -429,7 +432,8 @@ class Engine:
             except Exception:  # a bug in one step must not stop the engine
                 log.exception("evaluator step failed on %s", fix)
             done = perf_counter()
-            observe(done - started)
+            durations_s.append(done - started)
+        self.metrics.observe_steps(durations_s)
         self._applied = position
         if self._view_wanted and done - self._view_at >= VIEW_EVERY_S:
             self._refresh_view()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 LATENCY_BUCKETS_S: tuple[float, ...] = (
@@ -79,10 +79,16 @@ class Metrics:
 
     def observe_step(self, seconds: float) -> None:
         """Record one evaluator step's duration."""
+        self.observe_steps((seconds,))
+
+    def observe_steps(self, durations_s: Sequence[float]) -> None:
+        """Record the durations of several evaluator steps (one lock for all)."""
+        buckets = self._buckets
         with self._lock:
-            self._buckets[bisect.bisect_left(LATENCY_BUCKETS_S, seconds)] += 1
-            self._latency_sum_s += seconds
-            self._latency_n += 1
+            for seconds in durations_s:
+                buckets[bisect.bisect_left(LATENCY_BUCKETS_S, seconds)] += 1
+            self._latency_sum_s += sum(durations_s)
+            self._latency_n += len(durations_s)
 
     def add_gauges(self, render: Callable[[], str]) -> None:
         """Add a callable that renders extra gauge lines (sink lag, verdicts)."""

@@ -129,22 +129,26 @@ def track_line(fix: Fix, rx_ms: int) -> bytes:
         terminal = json.dumps(fix.terminal)
         if len(_TERMINAL_JSON) < 100_000:
             _TERMINAL_JSON[fix.terminal] = terminal
-    line = (f'{{"t": "{_T_TEXT(fix.t_ms)}", "terminal": {terminal}, "lat": {_number(fix.lat)},'
-            f' "lon": {_number(fix.lon)}, "quality": {int(fix.quality)}')
+    # finite floats (nearly every value) written inline; None, ints, NaN, inf by _number
+    lat, lon = fix.lat, fix.lon
+    line = (f'{{"t": "{_T_TEXT(fix.t_ms)}", "terminal": {terminal}, "lat": '
+            f'{repr(lat) if type(lat) is float and lat - lat == 0.0 else _number(lat)}, "lon": '
+            f'{repr(lon) if type(lon) is float and lon - lon == 0.0 else _number(lon)}, "quality": '
+            f'{int(fix.quality)}')
     acc, alt, hdop, sats, speed, course = (fix.acc_m, fix.alt_m, fix.hdop, fix.sats,
                                            fix.speed_mps, fix.course_deg)
     if acc is not None:
-        line += f', "acc": {_number(acc)}'
+        line += f', "acc": {repr(acc) if type(acc) is float and acc - acc == 0.0 else _number(acc)}'
     if alt is not None:
-        line += f', "alt": {_number(alt)}'
+        line += f', "alt": {repr(alt) if type(alt) is float and alt - alt == 0.0 else _number(alt)}'
     if hdop is not None:
-        line += f', "hdop": {_number(hdop)}'
+        line += f', "hdop": {repr(hdop) if type(hdop) is float and hdop - hdop == 0.0 else _number(hdop)}'
     if sats is not None:
         line += f', "sats": {_number(sats)}'
     if speed is not None:
-        line += f', "speed": {_number(speed)}'
+        line += f', "speed": {repr(speed) if type(speed) is float and speed - speed == 0.0 else _number(speed)}'
     if course is not None:
-        line += f', "course": {_number(course)}'
+        line += f', "course": {repr(course) if type(course) is float and course - course == 0.0 else _number(course)}'
     return f'{line}, "rx": "{_RX_TEXT(rx_ms)}"}}\n'.encode()
 
 

@@ -28,6 +28,7 @@ import ssl
 import struct
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 RECV_BYTES = 256 * 1024
 """Largest single read from the socket."""
@@ -166,9 +167,9 @@ def puback_packets(packet_ids: list[int]) -> bytes:
     return b"".join([_PUBACKS[pid] for pid in packet_ids])
 
 
-@dataclass(frozen=True, slots=True)
-class Publish:
-    """An application message from the broker."""
+class Publish(NamedTuple):
+    """An application message from the broker (a named tuple rather than a frozen
+    dataclass: one is built per message, and a tuple builds in a third of the time)."""
 
     topic: str
     payload: bytes
