@@ -90,9 +90,9 @@ occupancy, and not at all when nobody needs it."""
 FORK_SNAPSHOTS = hasattr(os, "fork")
 """Periodic snapshots are written by a forked child (see ``Engine._fork_snapshot``)."""
 
-PROJECT_BATCH_MIN = 16
-"""From this many fixes in one read on, they are projected in one pyproj call (below it
-the evaluator's own one-fix projection is as cheap)."""
+FEED_MANY_MIN = 8
+"""From this many fixes in one read on, they are evaluated with one ``feed_many`` call
+(one pyproj call for the read; below it the one-fix projection is as cheap)."""
 
 
 GC_FREEZE_S = 1.0
@@ -345,7 +345,6 @@ class Engine:
                 fixes.append(item)
         if not fixes:
             return
-        positions_m = self._project(fixes)
         with self._lock:
             if not self._accepting:
                 raise EngineError("engine is not accepting fixes (not started or stopping)")
@@ -357,24 +356,12 @@ class Engine:
                 log.critical("%s; fixes are not accepted", self.failure)
                 raise EngineError(self.failure) from None
             self.failure = None
-            self._apply_fixes(fixes, positions_m, rx_ms, position)
+            self._apply_fixes(fixes, rx_ms, position)
         self.metrics.inc(m.FIXES_IN, source_name, by=len(fixes))
         terminals = self.site.terminals
         unknown = [fix.terminal for fix in fixes if fix.terminal not in terminals]
         if unknown:
             self._unregistered(unknown, source_name)
-
-    def _project(self, fixes: Sequence[Fix]) -> Sequence[tuple[float, float] | None]:
-        """The fixes' metric positions, projected in one call for a batch (None: the
-        evaluator projects the fix itself, or it has no position)."""
-        if len(fixes) < PROJECT_BATCH_MIN:
-            return [None] * len(fixes)
-        placed = [(f.lon, f.lat) for f in fixes if f.lat is not None and f.lon is not None]
-        if not placed:
-            return [None] * len(fixes)
-        xs, ys = self.index.project_many([p[0] for p in placed], [p[1] for p in placed])
-        it = zip(xs.tolist(), ys.tolist(), strict=True)
-        return [next(it) if f.lat is not None and f.lon is not None else None for f in fixes]
 
     def _unregistered(self, terminals: Sequence[str], source_name: str) -> None:
         self.metrics.inc(m.FIXES_UNREGISTERED, by=len(terminals))
@@ -415,25 +402,38 @@ class Engine:
 
     # -- evaluation: under the lock, in the thread that brought the input ---------------
 
-    def _apply_fixes(self, fixes: Sequence[Fix], positions_m: Sequence[tuple[float, float] | None],
-                     rx_ms: int, position: TrackPosition) -> None:
-        """Evaluate fixes that arrived together at ``rx_ms`` (recorded up to ``position``)."""
-        advance_to, feed = self.evaluator.advance_to, self.evaluator.feed
+    def _apply_fixes(self, fixes: Sequence[Fix], rx_ms: int, position: TrackPosition) -> None:
+        """Evaluate fixes that arrived together at ``rx_ms`` (recorded up to ``position``).
+
+        A read of ``FEED_MANY_MIN`` fixes or more goes through ``Evaluator.feed_many`` (one
+        projection and one grid lookup for all; the events of the read are stored in one
+        transaction, and each fix counts the read's mean step time); a smaller read fix by
+        fix, each fix's events stored at once. Both give exactly the events of ``advance_to``
+        + ``feed`` per fix (the recording is replayed that way)."""
         perf_counter = time.perf_counter
-        durations_s: list[float] = []
-        done = perf_counter()
-        for fix, position_m in zip(fixes, positions_m, strict=True):
-            started = done
+        if len(fixes) >= FEED_MANY_MIN:
+            started = perf_counter()
             try:
-                events = advance_to(rx_ms)
-                events += feed(fix, position_m)
+                events = self.evaluator.advance_to(rx_ms)
+                events += self.evaluator.feed_many(fixes)
                 if events:
                     self._store_events(events)
-            except Exception:  # a bug in one step must not stop the engine
-                log.exception("evaluator step failed on %s", fix)
+            except Exception:  # a bug must not stop the engine (the rest of the read is lost)
+                log.exception("evaluator failed on a read of %d fixes from %s", len(fixes), fixes[0])
             done = perf_counter()
-            durations_s.append(done - started)
-        self.metrics.observe_steps(durations_s)
+            self.metrics.observe_steps([(done - started) / len(fixes)] * len(fixes))
+        else:
+            durations_s: list[float] = []
+            done = perf_counter()
+            for fix in fixes:
+                started = done
+                try:
+                    self._apply_fix(fix, rx_ms)
+                except Exception:  # a bug in one step must not stop the engine
+                    log.exception("evaluator step failed on %s", fix)
+                done = perf_counter()
+                durations_s.append(done - started)
+            self.metrics.observe_steps(durations_s)
         self._applied = position
         if self._view_wanted and done - self._view_at >= VIEW_EVERY_S:
             self._refresh_view()
@@ -447,7 +447,8 @@ class Engine:
     def _apply_fix(self, fix: Fix, rx_ms: int) -> None:
         events = self.evaluator.advance_to(rx_ms)
         events += self.evaluator.feed(fix)
-        self._store_events(events)
+        if events:
+            self._store_events(events)
 
     def _apply_tick(self, now_ms: int) -> None:
         if self.evaluator.clock_ms is not None:
