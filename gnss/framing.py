@@ -324,7 +324,16 @@ def _clean_lines_small(buf: bytes, keep: frozenset[bytes] | None) -> _Clean | No
             if line[-3] != _STAR:
                 return None
             body = line[1:-3]
-            if _HEX.get(line[-2:]) != xor_of(body):
+            x = int.from_bytes(body, "little")  # xor_of(body), inlined: the hot loop
+            x ^= x >> 1024
+            x ^= x >> 512
+            x ^= x >> 256
+            x ^= x >> 128
+            x ^= x >> 64
+            x ^= x >> 32
+            x ^= x >> 16
+            x ^= x >> 8
+            if _HEX.get(line[-2:]) != x & 0xFF:
                 return None
             out.append(body)
             indexes.append(index)
@@ -375,13 +384,6 @@ def _clean_lines_vector(buf: bytes, keep_codes: npt.NDArray[np.int32] | None) ->
     return out, kept.tolist(), total
 
 
-def _xor(raw: bytes) -> int:
-    value = 0
-    for byte in raw:
-        value ^= byte
-    return value
-
-
 def _injection(buf: bytes, s: int, e: int, final: bool) -> object:
     """A sentence at ``s`` cut at ``e`` by an injected sentence: recover it when it goes on.
 
@@ -415,7 +417,7 @@ def _injection(buf: bytes, s: int, e: int, final: bool) -> object:
     if len(joined) < 4 or joined[-3] != _STAR:
         return None
     expected = _HEX.get(joined[-2:])
-    if expected is None or _xor(joined[1:-3]) != expected:
+    if expected is None or xor_of(joined[1:-3]) != expected:
         return None
     return j, joined[1:-3]
 
