@@ -219,9 +219,9 @@ JSONL_CHUNK_BYTES = 1 << 17
 
 
 def _line_chunks(stream: io.BufferedReader[Any], chunk_bytes: int) -> Iterator[tuple[list[bytes], bool]]:
-    """The lines of a stream a chunk at a time, split as text mode splits them (``\n``,
-    ``\r\n`` and a lone ``\r`` end a line), without their ends; the flag says whether the
-    chunk's last line had one (only the end of the input may lack it)."""
+    """The lines of a stream a chunk at a time, split as text mode splits them (LF, CRLF
+    and a lone CR end a line), without their ends; the flag says whether the chunk's last
+    line had one (only the end of the input may lack it)."""
     parts: list[bytes] = []
     while data := stream.read1(chunk_bytes):
         cut = data.rfind(b"\n") + 1
