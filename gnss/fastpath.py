@@ -68,7 +68,8 @@ _SINGLE = int(Quality.SINGLE)
 _DAYS: dict[bytes, int] = {}
 """Date text (RMC ``ddmmyy``, or ZDA ``dd,mm,yyyy``) -> day number, for valid dates."""
 _DAYS_MAX = 4096
-_PLANS_MAX = 64
+_PLANS_MAX = 1024
+"""Shapes remembered per cycle (number widths vary: altitude, speed, course, HDOP...)."""
 _UNKNOWN = object()
 """A shape not seen yet (``None`` in the plans: seen, not readable)."""
 _TODS: dict[bytes, int] = {}
@@ -115,19 +116,6 @@ def _day(raw: bytes, zda: bool) -> int:
     return day
 
 
-def _degrees(raw: bytes, negative: bool, limit: float) -> float:
-    """``[d]ddmm.mmmm`` -> degrees, exactly as ``sentences.coordinate`` computes and checks them."""
-    value = float(raw)
-    degrees = int(value) // 100
-    minutes = value - degrees * 100
-    if minutes >= 60.0:
-        raise _GiveUp
-    value = degrees + minutes / 60.0
-    if value > limit:
-        raise _GiveUp
-    return -value if negative else value
-
-
 _READERS: dict[tuple[bytes, ...], CycleReader | None] = {}
 _READERS_MAX = 256
 
@@ -144,9 +132,6 @@ def reader_for(cycle: tuple[bytes, ...]) -> CycleReader | None:
             _READERS.clear()
         _READERS[cycle] = reader
         return reader
-
-
-_UNTIMED = (b"VTG", b"GSA")
 
 
 def _untimed_apart(items: list[bytes | object], start: int, size: int) -> tuple[list[bytes], int, bool, bool] | None:
