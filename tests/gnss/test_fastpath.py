@@ -331,3 +331,20 @@ def test_decoder_reused_after_flush() -> None:
         outputs.append(out)
     same(outputs[0], outputs[1])
     assert sum(isinstance(item, Fix) for item in outputs[1]) == 15
+
+
+def test_undated_epochs_take_the_nearest_instant_across_midnight() -> None:
+    """RMC without a date after the first epoch: the fast path dates epochs from the
+    previous one (through midnight, T0 is 23:59:50) as the reference does."""
+    parts = []
+    for k in range(25):
+        t_ms = T0 + 1000 * k
+        parts.append(encode.gga("BD", t_ms, 40.6, 111.5, 4, sats=20, hdop=0.8, alt_m=12.0))
+        parts.append(encode.rmc("BD", t_ms, 40.6, 111.5, mode="R", with_date=k == 0))
+        parts.append(encode.gst("BD", t_ms, lat_sd_m=0.01, lon_sd_m=0.02))
+    data = "".join(parts).encode("ascii")
+    expected, _ = decode(data, fast=False)
+    got, fast_epochs = decode(data, fast=True)
+    same(got, expected)
+    assert fast_epochs == 25
+    assert [fix.t_ms for fix in got if isinstance(fix, Fix)] == [T0 + 1000 * k for k in range(25)]
