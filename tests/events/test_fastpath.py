@@ -111,6 +111,17 @@ def one_by_one_projected(ev: Evaluator, items: list[Input]) -> Iterator[Event]:
         yield from ev.feed(fix, (float(xs[0]), float(ys[0])))
 
 
+def ticked(ev: Evaluator, items: list[Input]) -> Iterator[Event]:
+    """A tick at each fix's own time before it, as the live runtime ticks at arrival."""
+    for item in items:
+        if isinstance(item, Tick):
+            yield from ev.advance_to(T0_MS + round(item.t_s * 1000))
+        else:
+            fix = item.fix()
+            yield from ev.advance_to(fix.t_ms)
+            yield from ev.feed(fix)
+
+
 def batched(ev: Evaluator, items: list[Input], projected: bool) -> Iterator[Event]:
     """``feed_many`` over the runs of fixes between ticks (projected here or by the evaluator)."""
     run: list[Fix] = []
@@ -141,6 +152,10 @@ def assert_same(site: Site, items: list[Input]) -> None:
     fast = Evaluator(site, ref.index)
     assert list(one_by_one(fast, items)) == want
     assert state(fast) == state(ref)
+    ticks_ref = Evaluator(site, ref.index, reference=True)
+    ticks_fast = Evaluator(site, ref.index)
+    assert list(ticked(ticks_fast, items)) == list(ticked(ticks_ref, items))
+    assert state(ticks_fast) == state(ticks_ref)
     placed = Evaluator(site, ref.index)
     assert list(one_by_one_projected(placed, items)) == want
     assert state(placed) == state(ref)
