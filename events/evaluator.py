@@ -345,6 +345,9 @@ class Evaluator:
 
     def _fire_timers_until(self, t_ms: int, out: list[Event]) -> None:
         """One step per distinct deadline <= t_ms, in deadline order."""
+        heap = self._timer_heap
+        if not heap or heap[0][0] > t_ms:  # a lower bound of the next deadline
+            return
         while (deadline_ms := self.timers.next_deadline()) is not None and deadline_ms <= t_ms:
             step = self._begin(deadline_ms, timers_due=True)
             self._finish(step, out)
