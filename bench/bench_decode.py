@@ -6,7 +6,8 @@ interleaved, best of ``--repeat``; the outputs are checked equal):
 - live: BeiDou receivers (talkers GN, BD, GB) sending one epoch per MQTT message or
   serial read: GGA + RMC + GST; one decoder per terminal, messages in arrival order.
 - replay: one raw NMEA file per terminal (GGA + RMC per second, as bench_replay.py
-  writes them), read in 64 KiB chunks.
+  writes them), read in 64 KiB chunks; replay-20s: bench_replay.py's quick slice
+  (2,000 files of 20 epochs, a fresh decoder each: its "bare decode" row without I/O).
 - park: u-blox-like payloads of RMC, VTG, GGA, 2 GSA, 4 GSV, GST, ZDA per epoch (also
   timed against ``pynmea2.parse(check=True)`` + field access, the original baseline).
 - corpus: the 40 real receiver logs of the shared corpus, each file at once.
@@ -14,6 +15,7 @@ interleaved, best of ``--repeat``; the outputs are checked equal):
 Times are CPU time of this process (``time.process_time``), so other jobs on a shared
 machine disturb them less; ratios compare runs made side by side.
 Usage: python bench/bench_decode.py [--terminals N] [--epochs N] [--repeat N] [--skip-pynmea2]
+       [--only live|replay|replay-20s|park|corpus]
 """
 
 from __future__ import annotations
@@ -190,15 +192,20 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-pynmea2", action="store_true")
+    parser.add_argument("--only", choices=("live", "replay", "replay-20s", "park", "corpus"))
     args = parser.parse_args()
-    compare("live (GGA+RMC+GST per message, talkers GN/BD/GB)",
-            by_message(live_message, args.terminals, args.epochs), args.repeat)
-    compare("replay (GGA+RMC files, 64 KiB chunks)", by_file(args.terminals, args.epochs), args.repeat)
-    compare("park (RMC VTG GGA 2xGSA 4xGSV GST ZDA per message)",
-            by_message(park_payload, max(args.terminals // 6, 1), args.epochs), args.repeat,
-            pynmea2_too=not args.skip_pynmea2)
-    if CORPUS.is_dir():
-        compare("corpus (40 real logs)", corpus_stream(), args.repeat)
+    scenarios: list[tuple[str, str, Callable[[], Stream], bool]] = [
+        ("live", "live (GGA+RMC+GST per message, talkers GN/BD/GB)",
+         lambda: by_message(live_message, args.terminals, args.epochs), False),
+        ("replay", "replay (GGA+RMC files, 64 KiB chunks)", lambda: by_file(args.terminals, args.epochs), False),
+        ("replay-20s", "replay-20s (2,000 GGA+RMC files of 20 epochs)", lambda: by_file(2000, 20), False),
+        ("park", "park (RMC VTG GGA 2xGSA 4xGSV GST ZDA per message)",
+         lambda: by_message(park_payload, max(args.terminals // 6, 1), args.epochs), not args.skip_pynmea2),
+        ("corpus", "corpus (40 real logs)", corpus_stream, False),
+    ]
+    for key, name, make, pynmea2_too in scenarios:
+        if args.only in (None, key) and (key != "corpus" or CORPUS.is_dir()):
+            compare(name, make(), args.repeat, pynmea2_too)
 
 
 if __name__ == "__main__":

@@ -93,25 +93,34 @@ class NmeaDecoder:
         return None if closer is None else closer.decode("ascii")
 
     def _decode_fast(self, items: list[bytes | DecodeError], out: list[Output]) -> None:
-        """Whole epochs of a steady cycle through ``CycleReader``, the rest one by one
-        through the reference path."""
+        """Whole epochs through the fast path (``gnss.fastpath``) while the assembler is in
+        a steady cycle or fresh, the rest one by one through the reference path.
+
+        The assembler becomes steady only when the learned closer emits an epoch, so its
+        state is looked at again only after a reference step that gave output (or while
+        it may still be fresh): a stream the fast path cannot read pays little for it."""
         epochs = self._epochs
         n = len(items)
         i = 0
         index = 0  # index of items[i] among the bodies (for the framer's line numbers)
         reader = self._steady
+        look = reader is None
+        fresh = look
         while i < n:
-            if reader is None:
+            if look:
+                look = False
                 cycle = epochs.steady_cycle()
                 if cycle is not None:
                     reader = reader_for(cycle)
-                elif epochs.is_fresh():
+                elif fresh and epochs.is_fresh():
                     j, decoded = warm_up(items, i, epochs, out)  # type: ignore[arg-type]
                     if decoded:
                         index += j - i
                         i = j
                         self.fast_epochs += decoded
                         reader = reader_for(epochs.steady_cycle())  # type: ignore[arg-type]
+                else:
+                    fresh = False
             if reader is not None:
                 j, decoded = reader.run(items, i, epochs, out)  # type: ignore[arg-type]
                 index += j - i  # a reader consumes only bodies
@@ -122,11 +131,13 @@ class NmeaDecoder:
                 reader = None
             body = items[i]
             i += 1
+            emitted = len(out)
             if type(body) is not bytes:
                 out.append(body)  # type: ignore[arg-type]
-                continue
-            self._decode_body(body, index, out)
-            index += 1
+            else:
+                self._decode_body(body, index, out)
+                index += 1
+            look = fresh or len(out) != emitted
         self._steady = reader
 
     def _decode(self, items: list[bytes | DecodeError], out: list[Output]) -> None:
