@@ -117,7 +117,7 @@ def _day(raw: bytes, zda: bool) -> int:
 
 
 _READERS: dict[tuple[bytes, ...], CycleReader | None] = {}
-_READERS_MAX = 256
+_READERS_MAX = 64
 
 
 def reader_for(cycle: tuple[bytes, ...]) -> CycleReader | None:
