@@ -115,7 +115,6 @@ class Framer:
 
     def feed(self, data: bytes) -> list[Item]:
         """Frame more bytes; returns bodies and errors in stream order."""
-        self.lines = []
         self._clean = None
         if self._skipping:
             data = self._resume_skip(data)
@@ -136,6 +135,7 @@ class Framer:
                     self.lines = [self.line_of(k) for k in range(len(fast))]
                     self._clean = None
                     return fast + self._scan(data[cut:], final=False)
+        self.lines = []
         return self._scan(data, final=False)
 
     def _scan_clean(self, buf: bytes) -> list[Item] | None:
@@ -145,9 +145,9 @@ class Framer:
         work, so both paths give the same result. Large chunks are checked with numpy
         all at once; a small one (an MQTT message, a serial read) line by line.
         """
-        if buf.count(b"\r") != buf.count(b"\r\n"):
-            return None
         if len(buf) >= _VECTOR_BYTES:
+            if buf.count(b"\r") != buf.count(b"\r\n"):
+                return None
             found = _clean_lines_vector(buf, self._keep_codes)
         else:
             found = _clean_lines_small(buf, self._keep)
@@ -302,14 +302,14 @@ _Clean = tuple[list[Item], list[int] | None, int]
 
 
 def _clean_lines_small(buf: bytes, keep: frozenset[bytes] | None) -> _Clean | None:
-    """``buf`` (whole lines, only printable bytes, CR only before LF) as clean sentences,
+    """``buf`` (whole lines, only printable bytes, CR LF or LF) as clean sentences,
     or None when any line is not ``$`` + 9..255 bytes (+ ``*hh`` with a matching
     checksum when its type is kept), or when only some lines end in CR LF."""
     total = buf.count(b"\n")
     if buf.count(b"$") != total:
         return None
     if _CR in buf:
-        if buf.count(b"\r") != total:
+        if buf.count(b"\r") != total or buf.count(b"\r\n") != total:
             return None
         lines = buf.split(b"\r\n")
     else:
