@@ -348,3 +348,29 @@ def test_undated_epochs_take_the_nearest_instant_across_midnight() -> None:
     same(got, expected)
     assert fast_epochs == 25
     assert [fix.t_ms for fix in got if isinstance(fix, Fix)] == [T0 + 1000 * k for k in range(25)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.sampled_from([b"\r\n", b"\n", b"\r", b"\r\r\n", b"\n\r"])),
+             min_size=1, max_size=60),
+    st.sampled_from([1, 64, 700, 5000]),
+)
+def test_line_ends_fast_framing_equals_general(lines: list[tuple[int, bytes]], chunk: int) -> None:
+    """Clean sentences with any mix of line ends, small chunks and numpy-sized ones."""
+    sentences = cycle_stream(3, ("GGA", "RMC")).split(b"\r\n")[:-1]
+    data = b"".join(sentences[k] + end for k, end in lines)
+    keep = frozenset((b"GGA", b"RMC"))
+    seen = []
+    for fast in (True, False):
+        framer = Framer("T-1", keep, fast=fast)
+        got: list[tuple[bytes | DecodeError, int | None]] = []
+        for start in range(0, len(data), chunk):
+            items = framer.feed(data[start : start + chunk])
+            bodies = [item for item in items if isinstance(item, bytes)]
+            got += [(body, framer.line_of(k)) for k, body in enumerate(bodies)]
+            got += [(item, item.line) for item in items if isinstance(item, DecodeError)]
+        items = framer.flush()
+        got += [(item, None) for item in items]
+        seen.append(got)
+    assert seen[0] == seen[1]
