@@ -30,6 +30,7 @@ import gc
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -94,6 +95,12 @@ FEED_MANY_MIN = 8
 """From this many fixes in one read on, they are evaluated with one ``feed_many`` call
 (one pyproj call for the read; below it the one-fix projection is as cheap)."""
 
+
+SWITCH_INTERVAL_S = 0.0005
+"""How long a Python thread may keep the GIL while another waits (CPython's default is
+5 ms). The input thread, the sink threads and the ticker share one interpreter; at 6,000
+fixes/s a shorter interval halved the publish-to-alert latency (p50 11 -> 6 ms, p99 33
+-> 14 ms, same machine, alternating runs) for about 7% more CPU per fix."""
 
 GC_FREEZE_S = 1.0
 """How often the objects that survived the young collections are moved out of the
@@ -222,6 +229,7 @@ class Engine:
         """Recover, start sinks, the evaluator and tick threads, then the sources."""
         self._recover()
         _freeze_heap(young_only=False)  # the site, the index, the restored state
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.workers = [self._worker(out) for out in self.cfg.outputs]
         orphans = set(self.store.outbox_pending()) - {out.name for out in self.cfg.outputs}
         for name in sorted(orphans):
