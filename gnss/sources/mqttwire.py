@@ -273,10 +273,12 @@ class PacketReader:
         pos, size = 0, len(buf)
         while pos + 2 <= size:
             first = buf[pos]
-            # remaining length: the one-byte form inline, longer ones decoded
+            # remaining length: the one- and two-byte forms inline, longer ones decoded
             b1 = buf[pos + 1]
             if b1 < 0x80:
                 length, body = b1, pos + 2
+            elif pos + 2 < size and buf[pos + 2] < 0x80:
+                length, body = (b1 & 0x7F) | (buf[pos + 2] << 7), pos + 3
             else:
                 got = read_varint(buf, pos + 1)
                 if got is None:
