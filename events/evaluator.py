@@ -90,13 +90,16 @@ class Evaluator:
         fixes: Sequence[Fix],
         xs_m: npt.ArrayLike | None = None,
         ys_m: npt.ArrayLike | None = None,
+        ticks_ms: Sequence[int | None] | None = None,
     ) -> list[Event]:
         """Feed ``fixes`` in order, one input step each; the events of all the steps.
 
         Exactly what ``feed`` gives fix by fix. ``xs_m``/``ys_m`` are the fixes projected
         into the metric CRS (``ZoneIndex.project_many``), one entry per fix; entries of
         fixes without a position are ignored. When not given they are projected here.
-        The grid cells of the whole batch are looked up at once.
+        ``ticks_ms``, one entry per fix, are arrival times: ``advance_to(ticks_ms[i])``
+        before fix ``i`` (None: no tick), as a replay of a recording does. The grid cells
+        of the whole batch are looked up at once.
         """
         if xs_m is None or ys_m is None:
             xs_m, ys_m = self._project_batch(fixes)
@@ -104,11 +107,18 @@ class Evaluator:
         y_array = np.asarray(ys_m, dtype=float).ravel()
         if not len(x_array) == len(y_array) == len(fixes):
             raise ValueError(f"{len(fixes)} fixes but {len(x_array)} x and {len(y_array)} y positions")
+        if ticks_ms is not None and len(ticks_ms) != len(fixes):
+            raise ValueError(f"{len(fixes)} fixes but {len(ticks_ms)} ticks")
         cells = self.index.cells_many(x_array, y_array)
+        ticks = ticks_ms if ticks_ms is not None else [None] * len(fixes)
         out: list[Event] = []
         uneventful = self._uneventful
         fast = not self.reference
-        for fix, x_m, y_m, cell in zip(fixes, x_array.tolist(), y_array.tolist(), cells, strict=True):
+        for fix, x_m, y_m, cell, tick_ms in zip(
+            fixes, x_array.tolist(), y_array.tolist(), cells, ticks, strict=True
+        ):
+            if tick_ms is not None:
+                out += self.advance_to(tick_ms)
             clock_ms = self.clock_ms
             if fast and clock_ms is not None:
                 t_ms = fix.t_ms

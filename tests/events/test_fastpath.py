@@ -179,6 +179,29 @@ def test_fast_path_equals_reference_on_scattered_streams(site: Site, items: list
 
 @SETTINGS
 @given(items=walks(), data=st.data())
+def test_feed_many_with_arrival_ticks_equals_ticking_one_by_one(
+    site: Site, items: list[Input], data: st.DataObject
+) -> None:
+    """``feed_many(..., ticks_ms=...)`` equals ``advance_to(tick)`` then ``feed`` per fix."""
+    fixes = [item.fix() for item in items if isinstance(item, Fx)]
+    lags = data.draw(st.lists(st.sampled_from([None, 0, 5, 300, 12_000]), min_size=len(fixes), max_size=len(fixes)))
+    ticks = [None if lag is None else f.t_ms + lag for f, lag in zip(fixes, lags, strict=True)]
+    ref = Evaluator(site, reference=True)
+    want: list[Event] = []
+    for fix, tick_ms in zip(fixes, ticks, strict=True):
+        if tick_ms is not None:
+            want += ref.advance_to(tick_ms)
+        want += ref.feed(fix)
+    many = Evaluator(site, ref.index)
+    got: list[Event] = []
+    for i in range(0, len(fixes), 7):
+        got += many.feed_many(fixes[i : i + 7], ticks_ms=ticks[i : i + 7])
+    assert got == want
+    assert state(many) == state(ref)
+
+
+@SETTINGS
+@given(items=walks(), data=st.data())
 def test_snapshots_cross_between_the_paths(site: Site, items: list[Input], data: st.DataObject) -> None:
     """A snapshot of the fast path restored into the reference (and back) continues the same."""
     ref = Evaluator(site, reference=True)
@@ -228,7 +251,9 @@ def test_examples_through_both_paths(name: str) -> None:
     assert fast._fast_accepted > len(stream) // 2
 
 
-def test_feed_many_refuses_positions_of_another_length(site: Site) -> None:
+def test_feed_many_refuses_positions_or_ticks_of_another_length(site: Site) -> None:
     fixes = [Fx(1.0, "OP", 1.0, 1.0).fix(), Fx(2.0, "OP", 2.0, 1.0).fix()]
     with pytest.raises(ValueError, match="2 fixes but 1 x and 1 y positions"):
         Evaluator(site).feed_many(fixes, [0.0], [0.0])
+    with pytest.raises(ValueError, match="2 fixes but 3 ticks"):
+        Evaluator(site).feed_many(fixes, ticks_ms=[1, 2, 3])
