@@ -211,13 +211,13 @@ class _Epoch:
     def _in_view_tuple(self) -> tuple[tuple[Constellation, int], ...]:
         return tuple((system, self.in_view[system]) for system in Constellation if system in self.in_view)
 
-    def emit(self, terminal: str, t_ms: int, out: list[Output]) -> None:
-        """The fix of this epoch at instant ``t_ms`` (or why there is none) to ``out``."""
+    def to_fix(self, terminal: str, t_ms: int) -> Fix:
+        """The fix of this epoch at instant ``t_ms``."""
         quality = self.quality()
         has_pos = quality != 0 and self.lat is not None
-        emit_fix(
-            terminal,
+        return Fix(
             t_ms,
+            terminal,
             self.lat if has_pos else None,
             self.lon if has_pos else None,
             quality,
@@ -227,32 +227,8 @@ class _Epoch:
             self.sats,
             self.speed_mps,
             self.course_deg,
-            out,
             self._in_view_tuple() if self.in_view else (),
         )
-
-
-def emit_fix(
-    terminal: str,
-    t_ms: int,
-    lat: float | None,
-    lon: float | None,
-    quality: int,
-    acc_m: float | None,
-    alt_m: float | None,
-    hdop: float | None,
-    sats: int | None,
-    speed_mps: float | None,
-    course_deg: float | None,
-    out: list[Output],
-    in_view: tuple[tuple[Constellation, int], ...] = (),
-) -> None:
-    """Append the fix of an epoch to ``out``, or a ``bad_field`` error when its values
-    make no valid fix (the one place both decoder paths build fixes)."""
-    try:
-        out.append(Fix(t_ms, terminal, lat, lon, quality, acc_m, alt_m, hdop, sats, speed_mps, course_deg, in_view))
-    except FixValueError as exc:
-        out.append(DecodeError(DecodeErrorKind.BAD_FIELD, f"epoch gives no valid fix: {exc}", terminal))
 
 
 class EpochAssembler:
@@ -475,14 +451,20 @@ class EpochAssembler:
                 out.append(self._no_date(self._held.pop(0)))
             return
         self._ref_ms = t_ms
-        epoch.emit(self._terminal, t_ms, out)
+        self._emit(epoch, t_ms, out)
 
     def _release_held(self, dated_ms: int, out: list[Output]) -> None:
         """Date the held epochs back from the first dated instant and emit them in order."""
         for epoch in self._held:
             assert epoch.tod_ms is not None
-            epoch.emit(self._terminal, nearest_instant(epoch.tod_ms, dated_ms), out)
+            self._emit(epoch, nearest_instant(epoch.tod_ms, dated_ms), out)
         self._held = []
+
+    def _emit(self, epoch: _Epoch, t_ms: int, out: list[Output]) -> None:
+        try:
+            out.append(epoch.to_fix(self._terminal, t_ms))
+        except FixValueError as exc:
+            out.append(DecodeError(DecodeErrorKind.BAD_FIELD, f"epoch gives no valid fix: {exc}", self._terminal))
 
     def _no_date(self, epoch: _Epoch) -> DecodeError:
         tod = epoch.tod_ms or 0
