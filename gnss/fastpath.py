@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import fields
 from operator import itemgetter
 
 from gnss.civil import MS_PER_DAY, days_from_civil, nearest_instant, valid_date
@@ -361,9 +360,9 @@ class CycleReader:
             acc = math.hypot(float(s_lat), float(s_lon))
             if acc <= 0:
                 acc = None
-        fix = checked_fix(
-            terminal,
+        fix = Fix.of_checked(
             t_ms,
+            terminal,
             lat,
             lon,
             quality,
@@ -417,44 +416,3 @@ def warm_up(items: list[bytes | object], start: int, assembler: EpochAssembler, 
     assembler.start_steady(reader.cycle, prev_tod, ref_ms)  # type: ignore[arg-type]
     out += fixes
     return i, LEARNING_EPOCHS
-
-
-def checked_fix(
-    terminal: str,
-    t_ms: int,
-    lat: float | None,
-    lon: float | None,
-    quality: int,
-    acc_m: float | None,
-    alt_m: float | None,
-    hdop: float | None,
-    sats: int | None,
-    speed_mps: float | None,
-    course_deg: float | None,
-) -> Fix:
-    """A ``Fix`` of values the fast path has already checked as ``Fix.__post_init__``
-    would (non-empty terminal, quality 0-9, both coordinates or neither, within range),
-    built without checking them again (about three times cheaper than ``Fix(...)``).
-    Tests check it equals ``Fix(...)``."""
-    fix: Fix = _new(Fix)
-    _set_t_ms(fix, t_ms)
-    _set_terminal(fix, terminal)
-    _set_lat(fix, lat)
-    _set_lon(fix, lon)
-    _set_quality(fix, quality)
-    _set_acc_m(fix, acc_m)
-    _set_alt_m(fix, alt_m)
-    _set_hdop(fix, hdop)
-    _set_sats(fix, sats)
-    _set_speed_mps(fix, speed_mps)
-    _set_course_deg(fix, course_deg)
-    _set_sats_in_view(fix, ())
-    return fix
-
-
-# The slot descriptors' setters store a field past the frozen __setattr__, as the
-# dataclass __init__ does through object.__setattr__.
-_new = object.__new__
-(_set_t_ms, _set_terminal, _set_lat, _set_lon, _set_quality, _set_acc_m, _set_alt_m, _set_hdop,
- _set_sats, _set_speed_mps, _set_course_deg, _set_sats_in_view) = (
-    vars(Fix)[f.name].__set__ for f in fields(Fix))

@@ -86,13 +86,14 @@ class Fix:
     @classmethod
     def of_checked(
         cls, t_ms: int, terminal: str, lat: float | None, lon: float | None, quality: int,
-        acc_m: float | None,
+        acc_m: float | None, alt_m: float | None = None, hdop: float | None = None,
+        sats: int | None = None, speed_mps: float | None = None, course_deg: float | None = None,
     ) -> Fix:
         """A Fix of values the caller has already checked, without re-checking them.
 
         For parsers whose decoder enforces the same rules as ``Fix(...)`` (a non-empty
         terminal, quality 0-9, lat/lon both present and finite within range, or both
-        None): about twice as fast as ``Fix(...)``. Receiver details are None.
+        None): two to three times cheaper than ``Fix(...)``. No satellites in view.
         Tests check it equals ``Fix(...)`` on the parsers' output.
         """
         fix: Fix = _new(cls)
@@ -102,11 +103,11 @@ class Fix:
         _set_lon(fix, lon)
         _set_quality(fix, quality)
         _set_acc_m(fix, acc_m)
-        _set_alt_m(fix, None)
-        _set_hdop(fix, None)
-        _set_sats(fix, None)
-        _set_speed_mps(fix, None)
-        _set_course_deg(fix, None)
+        _set_alt_m(fix, alt_m)
+        _set_hdop(fix, hdop)
+        _set_sats(fix, sats)
+        _set_speed_mps(fix, speed_mps)
+        _set_course_deg(fix, course_deg)
         _set_sats_in_view(fix, ())
         return fix
 

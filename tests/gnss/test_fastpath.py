@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from gnss import encode
 from gnss.decoder import NmeaDecoder
 from gnss.errors import DecodeError
-from gnss.fastpath import CycleReader, checked_fix, readable_cycle
+from gnss.fastpath import CycleReader, readable_cycle
 from gnss.fix import Fix
 from gnss.framing import Framer
 from gnss.instant import parse_instant
@@ -273,12 +273,12 @@ FINITE = st.floats(allow_nan=False, allow_infinity=False)
     st.one_of(st.none(), FINITE),
     st.one_of(st.none(), st.integers(0, 99)),
 )
-def test_checked_fix_equals_fix(
+def test_of_checked_with_receiver_details_equals_fix(
     t_ms: int, terminal: str, pos: tuple[float, float] | None, quality: int, acc: float | None,
     value: float | None, sats: int | None,
 ) -> None:
     lat, lon = pos if pos is not None else (None, None)
-    built = checked_fix(terminal, t_ms, lat, lon, quality, acc, value, value, sats, value, value)
+    built = Fix.of_checked(t_ms, terminal, lat, lon, quality, acc, value, value, sats, value, value)
     reference = Fix(t_ms, terminal, lat, lon, quality, acc, value, value, sats, value, value, ())
     assert built == reference and built.sats_in_view == () and hash(built) == hash(reference)
 
