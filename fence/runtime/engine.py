@@ -468,8 +468,9 @@ class Engine:
             if not verdict.accepted:
                 self._verdicts[verdict.value] = n
         if now_ms >= self._snapshot_due_ms and not self._snap_busy:  # one at a time
-            self._snap_busy = True
-            self._offer_snapshot(self._fork_snapshot() or self._take_snapshot())
+            snap = self._fork_snapshot() or self._take_snapshot()
+            self._snap_busy = True  # until the snapshot thread is done with it
+            self._offer_snapshot(snap)
             self._snapshot_due_ms = now_ms + int(self.cfg.runtime.snapshot_s * 1000)
 
     def _refresh_view(self) -> EvaluatorView:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fence.config import ConfigError, FsyncPolicy, JsonlOutput, MqttOutput, WebhookOutput
+from fence.config import ConfigError, JsonlOutput, MqttOutput, WebhookOutput
+from fence.runtime.tracks import FsyncPolicy
 from tests.live.support import example_fixes, example_site, load, run_engine
 from tests.support.paths import REPO
 

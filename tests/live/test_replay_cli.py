@@ -36,8 +36,7 @@ def test_fence_replay_of_the_recording_gives_the_stored_events(tmp_path: Path) -
     deliver_at_arrival(engine, clock, fixes, 250)
     clock.set(fixes[-1].t_ms + 90_000)  # ticks after the last fix: offline and others fire
     deadline = fixes[-1].t_ms + 90_000
-    while engine.view().clock_ms is None or engine.view().clock_ms < deadline:
-        engine.view()
+    while (clock_ms := engine.view().clock_ms) is None or clock_ms < deadline:
         time.sleep(0.1)
     engine.stop()
     stored = [event_key(e.record.obj()) for e in EventStore(cfg.store_path).query(limit=100_000)]
