@@ -130,22 +130,11 @@ def _feed_lean(
     evaluator: Evaluator, rx_list: list[int] | None, fixes: list[Fix],
     emit: Callable[[list[Event]], None],
 ) -> None:
-    """A batch fed with nothing to check per item: fixes without arrival instants in one
-    ``feed_many`` call (it projects them at once), else a tick and a fix per item."""
-    if rx_list is None:
-        events = evaluator.feed_many(fixes)
-        if events:
-            emit(events)
-        return
-    advance_to, feed = evaluator.advance_to, evaluator.feed
-    positions = _positions(evaluator.index.project_many, fixes)
-    for rx_ms, fix, position_m in zip(rx_list, fixes, positions, strict=True):
-        events = advance_to(rx_ms)
-        if events:
-            emit(events)
-        events = feed(fix, position_m)
-        if events:
-            emit(events)
+    """A batch fed with nothing to check per item, in one ``feed_many`` call (it projects
+    the batch at once); a recording's arrival instants become a tick before each fix."""
+    events = evaluator.feed_many(fixes, ticks_ms=rx_list)
+    if events:
+        emit(events)
 
 
 def _batches(arrivals: Iterable[Arrival]) -> Iterator[ArrivalBatch]:
