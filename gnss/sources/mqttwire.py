@@ -310,8 +310,8 @@ class PacketReader:
 
 def _publish(first: int, buf: bytes, pos: int, end: int) -> Publish:
     qos = (first >> 1) & 3
-    if qos == 3:
-        raise ProtocolError("PUBLISH with QoS 3")
+    if qos > 1:  # the subscriptions ask for QoS 1 at most; 3 does not exist
+        raise ProtocolError(f"PUBLISH with QoS {qos} (subscribed at QoS 1)")
     if pos + 2 > end:
         raise ProtocolError("PUBLISH too short for its topic length")
     topic_len = (buf[pos] << 8) | buf[pos + 1]

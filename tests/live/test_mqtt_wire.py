@@ -111,6 +111,7 @@ def test_reader_joins_a_packet_larger_than_one_read() -> None:
 @pytest.mark.parametrize(("data", "why"), [
     (b"\x30\xff\xff\xff\xff\x01", "longer than four bytes"),
     (b"\x36\x05\x00\x01x\x00\x01", "QoS 3"),
+    (b"\x34\x06\x00\x01x\x00\x01\x00", "QoS 2"),
     (b"\x32\x06\x00\x01x\x00\x00\x00", "packet id 0"),
     (b"\x00\x00", "reserved packet type"),
     (b"\x30\x04\x00\x09ab", "topic runs past"),
