@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -18,7 +19,14 @@ from gnss.errors import DecodeError
 from gnss.fix import Fix
 from gnss.fixjson import fix_to_line
 from gnss.sources import SourceItem
-from gnss.sources.mqtt import MqttSettings, MqttSource, PahoMqttSource, fix_topic, nmea_topic
+from gnss.sources.mqtt import (
+    MqttSettings,
+    MqttSource,
+    PahoMqttSource,
+    TlsOptions,
+    fix_topic,
+    nmea_topic,
+)
 from gnss.sources.mqttwire import (
     MAX_PACKET_BYTES,
     RECV_BYTES,
@@ -30,7 +38,7 @@ from gnss.sources.mqttwire import (
 )
 from tests.gnss.support_stream import LAT, LON, T0, epoch_bytes
 from tests.live.rawbroker import CONNACK_OK, PeerConnection, RawBroker, publish, suback
-from tests.support.broker import Broker
+from tests.support.broker import Broker, make_tls_files
 from tests.support.polling import wait_until
 
 SITE = "park-w"
@@ -338,3 +346,34 @@ def test_broker_killed_mid_stream_loses_and_doubles_nothing(broker: Broker) -> N
     assert sorted(set(times)) == [T0 + 1000 * k for k in range(300)]
     assert len(times) == len(set(times))
     assert source.connects >= 2
+
+
+def test_tls_with_a_private_ca_and_a_password(tmp_path: Path) -> None:
+    files = make_tls_files(tmp_path / "pki")
+    with Broker(tmp_path / "tls", tls=files, users={"fence": "s3cret"}) as secured:
+        tls = TlsOptions(ca_certs=str(files.ca_cert))
+        source = MqttSource(settings_for(secured.host, secured.port, "tls-lean", tls=tls,
+                                         username="fence", password="s3cret"))
+        wrong = MqttSource(settings_for(secured.host, secured.port, "tls-wrong", tls=tls,
+                                        username="fence", password="nope"))
+        got = Batches()
+        source.start_many(got)
+        wrong.start_many(Batches())
+        pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="gw-tls")
+        pub.tls_set(ca_certs=str(files.ca_cert))
+        pub.username_pw_set("fence", "s3cret")
+        pub.connect(secured.host, secured.port)
+        pub.loop_start()
+        try:
+            assert source.subscribed.wait(10)
+            for k in range(5):
+                pub.publish(nmea_topic(SITE, "W-5"), epoch_bytes(k), qos=1).wait_for_publish(10)
+            wait_until(lambda: len(got.fixes) == 5, what="five fixes over TLS")
+            assert not wrong.subscribed.is_set()
+        finally:
+            pub.loop_stop()
+            pub.disconnect()
+            source.stop()
+            wrong.stop()
+    assert [f.t_ms for f in got.fixes] == [T0 + 1000 * k for k in range(5)]
+    assert wrong.connects == 0
