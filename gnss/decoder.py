@@ -45,25 +45,30 @@ DEFERRED: frozenset[bytes] = frozenset((b"VTG", b"GSA"))
 class NmeaDecoder:
     """Decoder of one terminal's NMEA byte stream."""
 
-    __slots__ = ("terminal", "satellites", "fast", "fast_epochs", "_framer", "_epochs", "_steady")
+    __slots__ = ("terminal", "satellites", "fast", "native", "fast_epochs", "_framer", "_epochs", "_steady")
 
-    def __init__(self, terminal: str, *, satellites: bool = False, fast: bool = True) -> None:
+    def __init__(self, terminal: str, *, satellites: bool = False, fast: bool = True, native: bool = True) -> None:
         """``satellites``: also read GSV for ``Fix.sats_in_view`` (satellites in view per
         constellation, BeiDou included); off by default: it costs about a fifth of the
         throughput and the contract fix has no such field.
 
         ``fast=False`` decodes everything through the reference path (framing scanner,
         sentence readers, epoch assembler); the default takes the fast paths where the
-        input is clean and steady (``gnss.fastpath``), with the same output."""
+        input is clean and steady (``gnss.fastpath``), with the same output.
+
+        ``native=False`` keeps the fast path in pure Python even when the C extension
+        (``gnss.native``, ``gnss/_scan.c``) is built: the baseline its tests and
+        benchmarks compare against."""
         if not terminal:
             raise ValueError("terminal id is empty")
         self.terminal = terminal
         self.satellites = satellites
         self.fast = fast
+        self.native = native
         self.fast_epochs = 0
         """Epochs decoded by the fast path so far (diagnostics, benchmarks, tests)."""
         kept = frozenset(READERS) | DEFERRED
-        self._framer = Framer(terminal, kept | {b"GSV"} if satellites else kept, fast=fast)
+        self._framer = Framer(terminal, kept | {b"GSV"} if satellites else kept, fast=fast, native=native)
         self._epochs = EpochAssembler(terminal)
         self._steady: CycleReader | None = None
         """The reader of the steady cycle the assembler is known to be in (fast path)."""
@@ -122,7 +127,7 @@ class NmeaDecoder:
                 else:
                     fresh = False
             if reader is not None:
-                j, decoded = reader.run(items, i, epochs, out)  # type: ignore[arg-type]
+                j, decoded = reader.run(items, i, epochs, out, self.native)  # type: ignore[arg-type]
                 index += j - i  # a reader consumes only bodies
                 self.fast_epochs += decoded
                 i = j
@@ -177,7 +182,10 @@ class NmeaDecoder:
             epochs.add(body[:5], tod, rec, out)  # type: ignore[arg-type]
 
 
-def decode_bytes(terminal: str, data: bytes, *, fast: bool = True) -> list[Fix | DecodeError]:
-    """Decode a whole byte string at once (feed + flush); ``fast=False``: reference path."""
-    decoder = NmeaDecoder(terminal, fast=fast)
+def decode_bytes(
+    terminal: str, data: bytes, *, fast: bool = True, native: bool = True
+) -> list[Fix | DecodeError]:
+    """Decode a whole byte string at once (feed + flush); ``fast=False``: reference path;
+    ``native=False``: the pure Python fast path even with the C extension."""
+    decoder = NmeaDecoder(terminal, fast=fast, native=native)
     return decoder.feed(data) + decoder.flush()

@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable
 from operator import itemgetter
 
+from gnss import native
 from gnss.civil import MS_PER_DAY, days_from_civil, nearest_instant, valid_date
 from gnss.epoch import EpochAssembler, Output
 from gnss.fix import Fix, Quality
@@ -71,6 +72,12 @@ _PLANS_MAX = 1024
 """Shapes remembered per cycle (number widths vary: altitude, speed, course, HDOP...)."""
 _UNKNOWN = object()
 """A shape not seen yet (``None`` in the plans: seen, not readable)."""
+_NATIVE_TYPES = {b"GGA": 1, b"RMC": 2, b"GST": 3}
+"""Sentence types the C extension's ``run_cycle`` reads (its codes)."""
+_NATIVE_TABLE: tuple[object, ...] = (
+    *(_MODE.get(bytes((code,))) for code in range(256)), _SINGLE, MPS_PER_KNOT, None
+)
+"""``run_cycle``'s constants: the quality of each mode letter, SINGLE, m/s per knot."""
 _TODS: dict[bytes, int] = {}
 """Time text -> ms of day, for valid times (the reference conversion, remembered)."""
 
@@ -180,7 +187,7 @@ class CycleReader:
     split and one ``itemgetter`` call; values are converted as the reference converts them.
     """
 
-    __slots__ = ("cycle", "_size", "_pattern", "_types", "_plans", "_zda_last")
+    __slots__ = ("cycle", "_size", "_pattern", "_types", "_plans", "_zda_last", "_native_types")
 
     def __init__(self, cycle: tuple[bytes, ...]) -> None:
         """``cycle``: the sentence addresses of one epoch in order (``readable_cycle``)."""
@@ -196,6 +203,12 @@ class CycleReader:
         self._zda_last = b"ZDA" in self._types and (
             b"RMC" not in self._types or self._types.index(b"ZDA") > self._types.index(b"RMC")
         )
+        self._native_types = (
+            bytes(_NATIVE_TYPES[kind] for kind in self._types)
+            if all(kind in _NATIVE_TYPES for kind in self._types)
+            else None
+        )
+        """The cycle's type codes for ``run_cycle`` (None: a cycle it does not read)."""
 
     def _plan(self, shape: bytes) -> Callable[[list[bytes]], tuple[bytes, ...]] | None:
         """The getter of the canonical fields of an epoch of this shape (None: not readable)."""
@@ -219,7 +232,12 @@ class CycleReader:
         return itemgetter(*picks)
 
     def run(
-        self, items: list[bytes | object], start: int, assembler: EpochAssembler, out: list[Output]
+        self,
+        items: list[bytes | object],
+        start: int,
+        assembler: EpochAssembler,
+        out: list[Output],
+        native_ok: bool = True,
     ) -> tuple[int, int]:
         """Decode as many whole epochs as possible from ``items[start:]`` (the assembler
         being in this cycle's steady state); returns the index of the first item not
@@ -233,7 +251,14 @@ class CycleReader:
         terminal = assembler.terminal
         i = start
         epochs = 0
+        run_cycle = native.run_cycle if native_ok and self._native_types is not None else None
         while True:
+            if run_cycle is not None:
+                i, decoded, prev_tod, ref_ms = run_cycle(
+                    items, i, self.cycle, self._native_types, prev_tod, ref_ms, terminal,
+                    Fix.of_checked, math.hypot, _NATIVE_TABLE, out,
+                )
+                epochs += decoded
             got = self.epoch(items, i, prev_tod, ref_ms, terminal, True)
             if got is None:
                 break

@@ -29,6 +29,7 @@ import re
 import numpy as np
 import numpy.typing as npt
 
+from gnss import native as _native
 from gnss.errors import DecodeError, DecodeErrorKind
 
 MAX_SENTENCE_BYTES = 255
@@ -72,17 +73,23 @@ class Framer:
     """
 
     __slots__ = (
-        "_terminal", "_keep", "_keep_codes", "_fast", "_tail", "_skipping", "_lines_before", "_clean", "lines",
+        "_terminal", "_keep", "_keep_codes", "_keep_bytes", "_native", "_fast", "_tail", "_skipping", "_lines_before", "_clean", "lines",
     )
 
-    def __init__(self, terminal: str, keep: frozenset[bytes] | None = None, *, fast: bool = True) -> None:
+    def __init__(
+        self, terminal: str, keep: frozenset[bytes] | None = None, *, fast: bool = True, native: bool = True
+    ) -> None:
         """``keep``: sentence types (``b"GGA"``...) to return; others are checked and dropped.
 
         ``fast=False`` turns the clean-chunk fast paths off: every byte then goes through
-        the general scanner (the reference the fast paths are tested against)."""
+        the general scanner (the reference the fast paths are tested against).
+        ``native=False``: the clean chunks are framed in Python even when the C extension
+        (``gnss.native``) is built."""
         self._terminal = terminal
         self._keep = keep
         self._keep_codes = None if keep is None else _type_codes(keep)
+        self._keep_bytes = None if keep is None else b"".join(sorted(k for k in keep if len(k) == 3))
+        self._native = _native.frame_clean if native else None
         self._fast = fast
         self._tail = b""
         self._skipping = False
@@ -127,7 +134,7 @@ class Framer:
         cut = data.rfind(b"\n") + 1
         if cut and self._fast:
             head = data if cut == len(data) else data[:cut]
-            if not head.translate(None, _CLEAN):
+            if self._native is not None or not head.translate(None, _CLEAN):
                 fast = self._scan_clean(head)
                 if fast is not None:
                     if cut == len(data):
@@ -142,10 +149,14 @@ class Framer:
         """Fast path for the usual chunk: whole lines, each one ``$...*hh`` + CRLF or LF.
 
         Returns None as soon as anything is unusual; ``_scan`` then does the general
-        work, so both paths give the same result. Large chunks are checked with numpy
-        all at once; a small one (an MQTT message, a serial read) line by line.
+        work, so both paths give the same result. With the C extension every chunk is
+        checked by ``_scan.frame_clean``; else large chunks are checked with numpy all
+        at once, a small one (an MQTT message, a serial read) line by line.
         """
-        if len(buf) >= _VECTOR_BYTES:
+        scan = self._native
+        if scan is not None:
+            found: _Clean | None = scan(buf, self._keep_bytes)  # type: ignore[assignment]  # list[bytes]
+        elif len(buf) >= _VECTOR_BYTES:
             if buf.count(b"\r") != buf.count(b"\r\n"):
                 return None
             found = _clean_lines_vector(buf, self._keep_codes)

@@ -1,0 +1,25 @@
+"""Type stub of the optional C extension ``gnss._scan`` (source: gnss/_scan.c)."""
+
+from collections.abc import Callable
+
+from gnss.fix import Fix
+
+def frame_clean(buf: bytes, keep: bytes | None, /) -> tuple[list[bytes], list[int] | None, int] | None:
+    """A chunk of whole clean lines -> (bodies, line indexes or None for all, lines), or None."""
+
+def run_cycle(
+    items: list[bytes | object],
+    start: int,
+    cycle: tuple[bytes, ...],
+    types: bytes,
+    prev_tod: int | None,
+    ref_ms: int | None,
+    terminal: str,
+    make_fix: Callable[..., Fix],
+    hypot: Callable[[float, float], float],
+    table: tuple[object, ...],
+    out: list[object],
+    /,
+) -> tuple[int, int, int | None, int | None]:
+    """Whole epochs of a GGA/RMC/GST cycle from ``items[start:]`` into fixes appended to
+    ``out``; returns (index after them, epochs, last time of day, last instant)."""

@@ -1,0 +1,32 @@
+"""The optional C extension of the NMEA fast path (``gnss/_scan.c``), when it is built.
+
+``frame_clean`` and ``run_cycle`` are the extension's functions, or None when it was not
+compiled (no C compiler at install time) or when the environment sets
+``FENCE_PURE_PYTHON=1``: the decoder then takes its pure Python fast path, with the same
+output. Rebuild after editing the C source with ``pip install -e . --no-deps``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+PURE_PYTHON = os.environ.get("FENCE_PURE_PYTHON") == "1"
+"""True when the environment asks for the pure Python paths only."""
+
+FrameClean = Callable[[bytes, bytes | None], tuple[list[bytes], list[int] | None, int] | None]
+RunCycle = Callable[..., tuple[int, int, int | None, int | None]]
+
+frame_clean: FrameClean | None = None
+"""``_scan.frame_clean`` (see gnss/_scan.pyi), None without the extension."""
+run_cycle: RunCycle | None = None
+"""``_scan.run_cycle`` (see gnss/_scan.pyi), None without the extension."""
+
+if not PURE_PYTHON:
+    try:
+        from gnss import _scan
+    except ImportError:
+        pass
+    else:
+        frame_clean = _scan.frame_clean
+        run_cycle = _scan.run_cycle
