@@ -16,6 +16,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <string.h>
 
 #define MAX_SENTENCE_BYTES 255
@@ -372,6 +373,61 @@ typedef struct {
     double mps_per_knot;
 } Context;
 
+/* ---------------------------------------------------------------- bind_fix
+ * Fix objects built without calling Python: the class registered by bind_fix (a slotted
+ * class whose fields are writable object slots, as dataclass(slots=True) makes them) is
+ * allocated and its slots filled as object.__new__ + the slot descriptors' __set__ do
+ * (Fix.of_checked, in C). */
+#define FIX_FIELDS 12
+static PyTypeObject *bound_fix = NULL;
+static Py_ssize_t fix_offsets[FIX_FIELDS];
+
+static PyObject *bind_fix(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cls, *names;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyType_Type, &cls, &PyTuple_Type, &names)) return NULL;
+    PyTypeObject *type = (PyTypeObject *)cls;
+    if (PyTuple_GET_SIZE(names) != FIX_FIELDS || type->tp_alloc == NULL) {
+        PyErr_SetString(PyExc_ValueError, "bind_fix: a class with 12 fields");
+        return NULL;
+    }
+    Py_ssize_t offsets[FIX_FIELDS];
+    for (Py_ssize_t k = 0; k < FIX_FIELDS; k++) {
+        PyObject *descr = PyObject_GetAttr(cls, PyTuple_GET_ITEM(names, k));
+        if (descr == NULL) return NULL;
+        int good = Py_IS_TYPE(descr, &PyMemberDescr_Type);
+        if (good) {
+            PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
+            good = ((PyMemberDescrObject *)descr)->d_common.d_type == type && member->type == T_OBJECT_EX
+                   && !(member->flags & READONLY) && member->offset >= (Py_ssize_t)sizeof(PyObject)
+                   && member->offset + (Py_ssize_t)sizeof(PyObject *) <= type->tp_basicsize;
+            offsets[k] = member->offset;
+        }
+        Py_DECREF(descr);
+        if (!good) {
+            PyErr_SetString(PyExc_ValueError, "bind_fix: every field must be an object slot of the class");
+            return NULL;
+        }
+    }
+    memcpy(fix_offsets, offsets, sizeof offsets);
+    Py_INCREF(cls);
+    Py_XSETREF(bound_fix, type);
+    Py_RETURN_NONE;
+}
+
+/* A new instance of the bound class holding the 12 values (new references taken). */
+static PyObject *new_fix(PyObject *const *values)
+{
+    PyObject *fix = bound_fix->tp_alloc(bound_fix, 0);
+    if (fix == NULL) return NULL;
+    for (Py_ssize_t k = 0; k < FIX_FIELDS; k++) {
+        PyObject **slot = (PyObject **)((char *)fix + fix_offsets[k]);
+        Py_XSETREF(*slot, Py_NewRef(values[k]));
+    }
+    return fix;
+}
+
 /* The fix of one read epoch (gnss.fastpath.CycleReader._fix); 0: leave it to Python,
  * -1: a Python error. */
 static int epoch_fix(const Context *c, const Epoch *e, long long tod, int have_ref, long long ref,
@@ -477,8 +533,11 @@ static int epoch_fix(const Context *c, const Epoch *e, long long tod, int have_r
             if (zero == NULL) goto error;
             q = zero;
         }
-        PyObject *argv[11] = {py_t, c->terminal, py_lat, py_lon, q, acc, alt, hdop, sats, speed, course};
-        PyObject *fix = PyObject_Vectorcall(c->make_fix, argv, 11, NULL);
+        PyObject *empty = PyTuple_New(0);
+        if (empty == NULL) { Py_XDECREF(zero); goto error; }
+        PyObject *argv[FIX_FIELDS] = {py_t, c->terminal, py_lat, py_lon, q, acc, alt, hdop, sats, speed, course, empty};
+        PyObject *fix = c->make_fix == (PyObject *)bound_fix ? new_fix(argv) : PyObject_Vectorcall(c->make_fix, argv, 11, NULL);
+        Py_DECREF(empty);
         Py_XDECREF(zero);
         if (fix == NULL) goto error;
         *fix_out = fix;
@@ -595,6 +654,8 @@ static PyObject *run_cycle(PyObject *self, PyObject *const *args, Py_ssize_t nar
 }
 
 static PyMethodDef methods[] = {
+    {"bind_fix", bind_fix, METH_VARARGS,
+     "bind_fix(cls, field_names): run_cycle builds instances of cls itself when make_fix is cls."},
     {"frame_clean", frame_clean, METH_VARARGS,
      "frame_clean(buf, keep) -> (bodies, indexes | None, lines) | None: a chunk of whole clean lines."},
     {"run_cycle", (PyCFunction)(void (*)(void))run_cycle, METH_FASTCALL,

@@ -7,6 +7,9 @@ from gnss.fix import Fix
 def frame_clean(buf: bytes, keep: bytes | None, /) -> tuple[list[bytes], list[int] | None, int] | None:
     """A chunk of whole clean lines -> (bodies, line indexes or None for all, lines), or None."""
 
+def bind_fix(cls: type, field_names: tuple[str, ...], /) -> None:
+    """Let ``run_cycle`` build instances of ``cls`` (slotted, 12 object fields) itself."""
+
 def run_cycle(
     items: list[bytes | object],
     start: int,

@@ -256,9 +256,11 @@ class CycleReader:
             if run_cycle is not None:
                 i, decoded, prev_tod, ref_ms = run_cycle(
                     items, i, self.cycle, self._native_types, prev_tod, ref_ms, terminal,
-                    Fix.of_checked, math.hypot, _NATIVE_TABLE, out,
+                    native.make_fix, math.hypot, _NATIVE_TABLE, out,
                 )
                 epochs += decoded
+                if i + self._size > len(items):
+                    break
             got = self.epoch(items, i, prev_tod, ref_ms, terminal, True)
             if got is None:
                 break

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import fields
+
+from gnss.fix import Fix
 
 PURE_PYTHON = os.environ.get("FENCE_PURE_PYTHON") == "1"
 """True when the environment asks for the pure Python paths only."""
@@ -21,6 +24,9 @@ frame_clean: FrameClean | None = None
 """``_scan.frame_clean`` (see gnss/_scan.pyi), None without the extension."""
 run_cycle: RunCycle | None = None
 """``_scan.run_cycle`` (see gnss/_scan.pyi), None without the extension."""
+make_fix: Callable[..., Fix] = Fix.of_checked
+"""``run_cycle``'s fix builder: ``Fix`` itself once bound (the extension then fills the
+slots of a new ``Fix`` as ``Fix.of_checked`` does, without calling Python)."""
 
 if not PURE_PYTHON:
     try:
@@ -30,3 +36,5 @@ if not PURE_PYTHON:
     else:
         frame_clean = _scan.frame_clean
         run_cycle = _scan.run_cycle
+        _scan.bind_fix(Fix, tuple(f.name for f in fields(Fix)))
+        make_fix = Fix

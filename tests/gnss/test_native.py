@@ -195,14 +195,21 @@ TYPES = bytes((1, 2, 3))
 
 
 def run_c(items: list[bytes | object], prev_tod: int | None, ref_ms: int | None) -> tuple[int, list[object]]:
-    """``run_cycle`` over ``items`` from 0: index reached and fixes."""
+    """``run_cycle`` over ``items`` from 0: index reached and fixes, the same whether
+    the extension builds the fixes itself (``Fix``, bound) or calls ``Fix.of_checked``."""
     assert native.run_cycle is not None
-    out: list[object] = []
-    i, epochs, _tod, _ref = native.run_cycle(
-        items, 0, CYCLE, TYPES, prev_tod, ref_ms, "T-1", Fix.of_checked, math.hypot, _NATIVE_TABLE, out
-    )
-    assert epochs == len(out) and i == 3 * epochs
-    return i, out
+    results = []
+    for make_fix in (Fix, Fix.of_checked):
+        out: list[object] = []
+        i, epochs, _tod, _ref = native.run_cycle(
+            items, 0, CYCLE, TYPES, prev_tod, ref_ms, "T-1", make_fix, math.hypot, _NATIVE_TABLE, out
+        )
+        assert epochs == len(out) and i == 3 * epochs
+        results.append((i, out))
+    assert results[0][0] == results[1][0]
+    assert [repr(fix) for fix in results[0][1]] == [repr(fix) for fix in results[1][1]]
+    assert all(type(fix) is Fix for fix in results[0][1])
+    return results[0]
 
 
 @needs_c
@@ -262,6 +269,22 @@ def test_run_cycle_rejects_bad_arguments() -> None:
     assert native.frame_clean(b"", None) is None
     assert native.run_cycle([], -5, CYCLE, TYPES, None, None, "T-1", Fix.of_checked, math.hypot,
                             _NATIVE_TABLE, [])[:2] == (-5, 0)
+
+
+@needs_c
+def test_bind_fix_refuses_classes_it_cannot_fill() -> None:
+    """Only a class whose 12 fields are writable object slots of its own."""
+    from gnss import _scan
+
+    names = tuple(f"f{k}" for k in range(12))
+    loose = type("Loose", (), dict.fromkeys(names, 0))  # class attributes, not slots
+    with pytest.raises(ValueError, match="object slot"):
+        _scan.bind_fix(loose, names)
+    with pytest.raises(AttributeError):
+        _scan.bind_fix(Fix, names)
+    with pytest.raises(ValueError, match="12 fields"):
+        _scan.bind_fix(Fix, names[:3])
+    assert native.make_fix is Fix  # the decoder's binding stands
 
 
 def test_keep_set_covers_the_decoder() -> None:
