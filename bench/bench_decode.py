@@ -1,7 +1,8 @@
-"""Decode throughput: the decoder's fast path against its reference path, same input, same run.
+"""Decode throughput: the decoder's fast paths against its reference path, same input, same run.
 
-Scenarios (each decoded by ``NmeaDecoder(fast=True)`` and ``NmeaDecoder(fast=False)``,
-interleaved, best of ``--repeat``; the outputs are checked equal):
+Scenarios (each decoded by ``NmeaDecoder(fast=False)`` (reference), ``NmeaDecoder(native=False)``
+(pure Python fast path) and ``NmeaDecoder()`` (fast path with the C extension ``gnss._scan``,
+when built), interleaved, best of ``--repeat``; the outputs are checked equal):
 
 - live: BeiDou receivers (talkers GN, BD, GB) sending one epoch per MQTT message or
   serial read: GGA + RMC + GST; one decoder per terminal, messages in arrival order.
@@ -37,6 +38,7 @@ from gnss import encode  # noqa: E402
 from gnss.decoder import NmeaDecoder  # noqa: E402
 from gnss.errors import DecodeError  # noqa: E402
 from gnss.fix import Fix  # noqa: E402
+from gnss.native import run_cycle  # noqa: E402
 from gnss.sources.comments import CommentStripper  # noqa: E402
 
 START_MS = 1_795_939_200_000  # 2026-11-28T08:00:00Z
@@ -122,10 +124,14 @@ def corpus_stream() -> Stream:
     return [(i, CommentStripper().feed(path.read_bytes())) for i, path in enumerate(logs)]
 
 
-def run_decoder(stream: Stream, fast: bool) -> tuple[list[Fix | DecodeError], float]:
+MODES = ("reference", "python", "c")
+"""Decoder paths: fast=False; fast, native=False; fast with the C extension."""
+
+
+def run_decoder(stream: Stream, mode: str) -> tuple[list[Fix | DecodeError], float]:
     """Everything decoded and the CPU seconds taken, one decoder per terminal."""
     terminals = 1 + max(index for index, _payload in stream)
-    decoders = [NmeaDecoder(f"T{i:04d}", fast=fast) for i in range(terminals)]
+    decoders = [NmeaDecoder(f"T{i:04d}", fast=mode != "reference", native=mode == "c") for i in range(terminals)]
     out: list[Fix | DecodeError] = []
     start = time.process_time()
     for index, payload in stream:
@@ -160,29 +166,37 @@ def run_pynmea2(stream: Stream) -> tuple[int, float]:
 
 
 def compare(name: str, stream: Stream, repeat: int, pynmea2_too: bool = False) -> None:
-    """Fast and reference decoders on ``stream``, interleaved; prints the figures."""
+    """Reference, Python fast and C fast decoders on ``stream``, interleaved; prints the figures."""
     sentences = sum(payload.count(b"\n") for _i, payload in stream)
-    best = {True: math.inf, False: math.inf}
-    outputs: dict[bool, list[Fix | DecodeError]] = {}
+    modes = MODES if run_cycle is not None else MODES[:2]
+    best = dict.fromkeys(modes, math.inf)
+    outputs: dict[str, list[Fix | DecodeError]] = {}
     best_pynmea2 = math.inf
     for _ in range(repeat):
-        for fast in (True, False):
-            outputs[fast], seconds = run_decoder(stream, fast)
-            best[fast] = min(best[fast], seconds)
+        for mode in modes:
+            outputs[mode], seconds = run_decoder(stream, mode)
+            best[mode] = min(best[mode], seconds)
         if pynmea2_too:
             gga, seconds = run_pynmea2(stream)
             best_pynmea2 = min(best_pynmea2, seconds)
-    if outputs[True] != outputs[False]:
+    if any(outputs[mode] != outputs["reference"] for mode in modes):
         raise SystemExit(f"{name}: fast and reference outputs differ")
-    fixes = sum(1 for item in outputs[True] if type(item) is Fix)
+    fixes = sum(1 for item in outputs["reference"] if type(item) is Fix)
     print(f"{name}: {len(stream):,} feeds, {sentences:,} sentences, {fixes:,} fixes (outputs equal)")
-    for fast, label in ((False, "reference"), (True, "fast")):
-        seconds = best[fast]
-        print(f"  {label:<10} {fixes / seconds:>10,.0f} fixes/s {seconds / fixes * 1e6:7.2f} us/fix "
+    labels = {"reference": "reference", "python": "fast (Python)", "c": "fast (C)"}
+    for mode in modes:
+        seconds = best[mode]
+        print(f"  {labels[mode]:<14} {fixes / seconds:>10,.0f} fixes/s {seconds / fixes * 1e6:7.2f} us/fix "
               f"{sentences / seconds:>11,.0f} sentences/s")
-    print(f"  fast / reference: {best[False] / best[True]:.2f} x")
+    print(f"  fast (Python) / reference: {best['reference'] / best['python']:.2f} x")
+    if "c" in best:
+        print(f"  fast (C) / reference: {best['reference'] / best['c']:.2f} x, "
+              f"fast (C) / fast (Python): {best['python'] / best['c']:.2f} x")
+    else:
+        print("  fast (C): extension not built (or FENCE_PURE_PYTHON=1)")
+    fastest = best.get("c", best["python"])
     if pynmea2_too:
-        print(f"  pynmea2    {gga / best_pynmea2:>10,.0f} GGA/s   fast / pynmea2: {best_pynmea2 / best[True]:.2f} x")
+        print(f"  pynmea2    {gga / best_pynmea2:>10,.0f} GGA/s   fastest / pynmea2: {best_pynmea2 / fastest:.2f} x")
 
 
 def main() -> None:
