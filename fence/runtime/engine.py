@@ -313,7 +313,7 @@ class Engine:
         else:
             deliverer = JsonlDeliverer(out.name, out.path)
         return SinkWorker(deliverer, self.cfg.store_path, out.backoff, self.metrics,
-                          self.ops_clock_ms)
+                          self.ops_clock_ms, write_lock=self._lock)
 
     def _open_alarm_objs(self) -> list[dict[str, object]]:
         return [event.record.obj() for event in self.store.open_alarms()]
