@@ -581,9 +581,14 @@ static int optional_ll(PyObject *obj, int *have, long long *value)
 static PyObject *run_cycle(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 11) {
-        PyErr_SetString(PyExc_TypeError, "run_cycle takes 11 arguments");
+    if (nargs != 11 && nargs != 12) {
+        PyErr_SetString(PyExc_TypeError, "run_cycle takes 11 or 12 arguments");
         return NULL;
+    }
+    Py_ssize_t limit = -1; /* most epochs to read (-1: no limit) */
+    if (nargs == 12) {
+        limit = PyLong_AsSsize_t(args[11]);
+        if (limit == -1 && PyErr_Occurred()) return NULL;
     }
     PyObject *items = args[0], *cycle = args[2], *types = args[3];
     PyObject *prev_obj = args[4], *ref_obj = args[5], *out = args[10];
@@ -625,7 +630,7 @@ static PyObject *run_cycle(PyObject *self, PyObject *const *args, Py_ssize_t nar
     if (r1 && r2 && start >= 0) {
         /* a reference instant far from the Gregorian years the dates give is left to Python */
         if (have_ref && (ref > (1LL << 52) || ref < -(1LL << 52))) have_ref = -1;
-        while (have_ref >= 0 && i + size <= PyList_GET_SIZE(items)) {
+        while (have_ref >= 0 && i + size <= PyList_GET_SIZE(items) && (limit < 0 || epochs < limit)) {
             Epoch e;
             memset(&e, 0, sizeof e);
             int read = 1;
@@ -659,7 +664,7 @@ static PyMethodDef methods[] = {
     {"frame_clean", frame_clean, METH_VARARGS,
      "frame_clean(buf, keep) -> (bodies, indexes | None, lines) | None: a chunk of whole clean lines."},
     {"run_cycle", (PyCFunction)(void (*)(void))run_cycle, METH_FASTCALL,
-     "run_cycle(items, start, cycle, types, prev_tod, ref_ms, terminal, make_fix, hypot, table, out)"
+     "run_cycle(items, start, cycle, types, prev_tod, ref_ms, terminal, make_fix, hypot, table, out[, limit])"
      " -> (index, epochs, prev_tod, ref_ms): whole epochs of a GGA/RMC/GST cycle into fixes."},
     {NULL, NULL, 0, NULL},
 };

@@ -22,7 +22,9 @@ def run_cycle(
     hypot: Callable[[float, float], float],
     table: tuple[object, ...],
     out: list[object],
+    limit: int = -1,
     /,
 ) -> tuple[int, int, int | None, int | None]:
-    """Whole epochs of a GGA/RMC/GST cycle from ``items[start:]`` into fixes appended to
-    ``out``; returns (index after them, epochs, last time of day, last instant)."""
+    """Whole epochs (at most ``limit`` when not -1) of a GGA/RMC/GST cycle from
+    ``items[start:]`` into fixes appended to ``out``; returns (index after them, epochs,
+    last time of day, last instant)."""

@@ -118,7 +118,7 @@ class NmeaDecoder:
                 if cycle is not None:
                     reader = reader_for(cycle)
                 elif fresh and epochs.is_fresh():
-                    j, decoded = warm_up(items, i, epochs, out)  # type: ignore[arg-type]
+                    j, decoded = warm_up(items, i, epochs, out, self.native)  # type: ignore[arg-type]
                     if decoded:
                         index += j - i
                         i = j

@@ -187,7 +187,7 @@ class CycleReader:
     split and one ``itemgetter`` call; values are converted as the reference converts them.
     """
 
-    __slots__ = ("cycle", "_size", "_pattern", "_types", "_plans", "_zda_last", "_native_types")
+    __slots__ = ("cycle", "_size", "_pattern", "_types", "_plans", "_zda_last", "native_types")
 
     def __init__(self, cycle: tuple[bytes, ...]) -> None:
         """``cycle``: the sentence addresses of one epoch in order (``readable_cycle``)."""
@@ -203,7 +203,7 @@ class CycleReader:
         self._zda_last = b"ZDA" in self._types and (
             b"RMC" not in self._types or self._types.index(b"ZDA") > self._types.index(b"RMC")
         )
-        self._native_types = (
+        self.native_types = (
             bytes(_NATIVE_TYPES[kind] for kind in self._types)
             if all(kind in _NATIVE_TYPES for kind in self._types)
             else None
@@ -251,11 +251,11 @@ class CycleReader:
         terminal = assembler.terminal
         i = start
         epochs = 0
-        run_cycle = native.run_cycle if native_ok and self._native_types is not None else None
+        run_cycle = native.run_cycle if native_ok and self.native_types is not None else None
         while True:
             if run_cycle is not None:
                 i, decoded, prev_tod, ref_ms = run_cycle(
-                    items, i, self.cycle, self._native_types, prev_tod, ref_ms, terminal,
+                    items, i, self.cycle, self.native_types, prev_tod, ref_ms, terminal,
                     native.make_fix, math.hypot, _NATIVE_TABLE, out,
                 )
                 epochs += decoded
@@ -407,7 +407,9 @@ LEARNING_EPOCHS = 3
 """Epochs the assembler needs from a fresh start to learn a cycle's closer."""
 
 
-def warm_up(items: list[bytes | object], start: int, assembler: EpochAssembler, out: list[Output]) -> tuple[int, int]:
+def warm_up(
+    items: list[bytes | object], start: int, assembler: EpochAssembler, out: list[Output], native_ok: bool = True
+) -> tuple[int, int]:
     """From a fresh assembler (``EpochAssembler.is_fresh``): when ``items[start:]`` opens
     with ``LEARNING_EPOCHS`` whole epochs of one readable cycle (nothing in between),
     decode them and put the assembler in the steady state the reference reaches after
@@ -415,7 +417,8 @@ def warm_up(items: list[bytes | object], start: int, assembler: EpochAssembler, 
 
     The reference emits the first two when the next epoch starts and the third on its
     closer (learned by then): within one call the same fixes in the same order. The
-    cycle is guessed as the sentences up to the first address that comes again."""
+    cycle is guessed as the sentences up to the first address that comes again.
+    ``native_ok``: the C extension may read the epochs (``CycleReader.run``)."""
     n = len(items)
     cycle: list[bytes] = []
     j = start
@@ -433,6 +436,16 @@ def warm_up(items: list[bytes | object], start: int, assembler: EpochAssembler, 
         return start, 0
     prev_tod, ref_ms = assembler.steady_position()
     fixes: list[Output] = []
+    if native_ok and native.run_cycle is not None and reader.native_types is not None:
+        i, decoded, tod, t_ms = native.run_cycle(
+            items, start, reader.cycle, reader.native_types, prev_tod, ref_ms, assembler.terminal,
+            native.make_fix, math.hypot, _NATIVE_TABLE, fixes, LEARNING_EPOCHS,
+        )
+        if decoded == LEARNING_EPOCHS:
+            assembler.start_steady(reader.cycle, tod, t_ms)  # type: ignore[arg-type]
+            out += fixes
+            return i, LEARNING_EPOCHS
+        fixes.clear()  # the Python reader decides (and gives up the same way or reads more)
     i = start
     for _ in range(LEARNING_EPOCHS):
         got = reader.epoch(items, i, prev_tod, ref_ms, assembler.terminal, False)

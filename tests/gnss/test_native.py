@@ -289,3 +289,23 @@ def test_bind_fix_refuses_classes_it_cannot_fill() -> None:
 
 def test_keep_set_covers_the_decoder() -> None:
     assert frozenset(READERS) <= KEEP | {b"GNS", b"GLL"}
+
+
+@needs_c
+@pytest.mark.parametrize("limit", [0, 1, 3, 29, 30, 31, -1])
+def test_run_cycle_limit(limit: int) -> None:
+    """``limit`` epochs at most (the fresh start reads exactly three)."""
+    assert native.run_cycle is not None
+    items = framed(cycle_stream(30, ("GGA", "RMC", "GST")))
+    out: list[object] = []
+    i, epochs, tod, ref = native.run_cycle(
+        items, 0, CYCLE, TYPES, None, None, "T-1", Fix, math.hypot, _NATIVE_TABLE, out, limit
+    )
+    expected = 30 if limit < 0 else min(limit, 30)
+    assert (i, epochs, len(out)) == (3 * expected, expected, expected)
+    if expected:
+        last = out[-1]
+        assert isinstance(last, Fix) and ref == last.t_ms
+        assert tod == last.t_ms % 86_400_000
+    else:
+        assert (tod, ref) == (None, None)
