@@ -633,16 +633,20 @@ static PyObject *run_cycle(PyObject *self, PyObject *const *args, Py_ssize_t nar
         while (have_ref >= 0 && i + size <= PyList_GET_SIZE(items) && (limit < 0 || epochs < limit)) {
             Epoch e;
             memset(&e, 0, sizeof e);
+            /* the epoch's bodies, held while their text is looked at (make_fix and hypot
+             * run Python code, which could change the list) */
+            PyObject *held[3] = {NULL, NULL, NULL};
             int read = 1;
             for (Py_ssize_t k = 0; k < size && read; k++) {
-                read = read_body(PyList_GET_ITEM(items, i + k), addresses[k], type_codes[k], &e, k == 0);
+                held[k] = Py_NewRef(PyList_GET_ITEM(items, i + k));
+                read = read_body(held[k], addresses[k], type_codes[k], &e, k == 0);
             }
-            if (!read) break;
-            long long tod = time_of_day(e.time);
-            if (tod < 0 || (have_prev && tod == prev)) break;
+            long long tod = read ? time_of_day(e.time) : -1;
+            int got = 0;
             PyObject *fix = NULL;
             long long t_ms = 0;
-            int got = epoch_fix(&c, &e, tod, have_ref, ref, &fix, &t_ms);
+            if (tod >= 0 && !(have_prev && tod == prev)) got = epoch_fix(&c, &e, tod, have_ref, ref, &fix, &t_ms);
+            for (Py_ssize_t k = 0; k < size; k++) Py_XDECREF(held[k]);
             if (got < 0) return NULL;
             if (got == 0) break;
             int err = PyList_Append(out, fix);

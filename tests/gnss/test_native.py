@@ -309,3 +309,24 @@ def test_run_cycle_limit(limit: int) -> None:
         assert tod == last.t_ms % 86_400_000
     else:
         assert (tod, ref) == (None, None)
+
+
+@needs_c
+def test_run_cycle_survives_callbacks_that_change_the_items() -> None:
+    """``make_fix`` and ``hypot`` are Python code: emptying the list under the reader
+    stops it at the next epoch instead of reading freed bodies."""
+    assert native.run_cycle is not None
+    items = framed(cycle_stream(10, ("GGA", "RMC", "GST")))
+
+    def clearing_hypot(a: float, b: float) -> float:
+        items.clear()
+        return math.hypot(a, b)
+
+    out: list[object] = []
+    i, epochs, _tod, _ref = native.run_cycle(
+        items, 0, CYCLE, TYPES, None, None, "T-1", Fix, clearing_hypot, _NATIVE_TABLE, out
+    )
+    assert (i, epochs, len(out)) == (3, 1, 1) and not items
+    with pytest.raises(ZeroDivisionError):
+        native.run_cycle(framed(cycle_stream(3)), 0, CYCLE, TYPES, None, None, "T-1",
+                         lambda *_values: 1 / 0, math.hypot, _NATIVE_TABLE, [])
