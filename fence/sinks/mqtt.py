@@ -58,6 +58,8 @@ class MqttDeliverer:
         self.ack_timeout_s = ack_timeout_s
         self._connected = threading.Event()
         self._published_occupancy: dict[str, int] = {}
+        self._in_flight: dict[int, mqtt.MQTTMessageInfo] = {}
+        """Outbox rows published and not yet acknowledged (row number -> paho's handle)."""
         self._occupancy_version = -1
         self._alarms_version = -1
         self._alarms_at_ms = 0
@@ -103,32 +105,41 @@ class MqttDeliverer:
         """True while the client holds a broker connection."""
         return self._connected.is_set()
 
-    def _wait(self, infos: list[mqtt.MQTTMessageInfo]) -> int:
-        """How many of the messages (a prefix) the broker acknowledged in time."""
+    def _acked_prefix(self, items: Sequence[OutboxItem]) -> int:
+        """Wait for the first message's PUBACK, then count how many (a prefix) the broker
+        has acknowledged so far."""
         done = 0
-        for info in infos:
+        for item in items:
+            info = self._in_flight[item.n]
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 break
-            try:
-                info.wait_for_publish(self.ack_timeout_s)
-            except (RuntimeError, ValueError):
-                break
+            if done == 0:
+                try:
+                    info.wait_for_publish(self.ack_timeout_s)
+                except (RuntimeError, ValueError):
+                    break
             if not info.is_published():
                 break
             done += 1
         return done
 
     def deliver(self, items: Sequence[OutboxItem]) -> Delivery:
-        """Publish the batch at QoS 1 and wait for the PUBACKs."""
+        """Publish at QoS 1 the rows not yet in flight, wait for the first row's PUBACK and
+        report the acknowledged prefix. Pipelined: rows queued while earlier ones wait for
+        their PUBACK are published at the next round, not after the whole earlier batch."""
         if not self.connected:
+            self._in_flight.clear()
             return Delivery(0, f"broker {self.cfg.host}:{self.cfg.port} not connected")
-        infos = [
-            self.client.publish(f"{self.cfg.topic_prefix}/events/{item.type.value}", item.line, qos=1)
-            for item in items
-        ]
-        done = self._wait(infos)
-        if done < len(items):
-            return Delivery(done, f"broker {self.cfg.host}:{self.cfg.port}: no PUBACK")
+        for item in items:
+            if item.n not in self._in_flight:
+                self._in_flight[item.n] = self.client.publish(
+                    f"{self.cfg.topic_prefix}/events/{item.type.value}", item.line, qos=1)
+        done = self._acked_prefix(items)
+        if done == 0:
+            self._in_flight.clear()  # the next attempt publishes them again (at least once)
+            return Delivery(0, f"broker {self.cfg.host}:{self.cfg.port}: no PUBACK")
+        for item in items[:done]:
+            del self._in_flight[item.n]
         return Delivery(done)
 
     def idle(self) -> None:
