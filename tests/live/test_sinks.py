@@ -111,3 +111,25 @@ def test_jsonl_sink_appends_lines(tmp_path: Path) -> None:
             [r.id for r in records(0, 7)]
     finally:
         worker.stop()
+
+
+def test_mqtt_sink_pipelines_a_burst_in_order_and_once(tmp_path: Path, broker: Broker) -> None:
+    store = EventStore(tmp_path / "e.db")
+    cfg = MqttOutput("mqtt", broker.host, broker.port, "fence/burst", "engine-burst", backoff=FAST)
+    collector = Collector(broker, "fence/burst/events/#", client_id="burst-collector")
+    metrics = Metrics()
+    worker = SinkWorker(MqttDeliverer(cfg, ack_timeout_s=5.0), store.path, FAST, metrics,
+                        wall_clock_ms)
+    worker.start()
+    try:
+        for k in range(30):  # stored while earlier rows wait for their PUBACKs
+            store.add(records(10 * k, 10), ["mqtt"], wall_clock_ms())
+            worker.wake()
+        got = collector.wait_for(lambda got: len(got) >= 300, 30)
+        wait_until(lambda: store.outbox_pending() == {})
+    finally:
+        worker.stop()
+        collector.close()
+    assert [json.loads(p)["id"] for _, p, _ in got] == [r.id for r in records(0, 300)]
+    assert metrics.get(SINK_DELIVERED, "mqtt") == 300
+    assert metrics.get(SINK_FAILURES, "mqtt") == 0
