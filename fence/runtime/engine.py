@@ -48,6 +48,7 @@ from fence.runtime.clock import ClockMs, wall_clock_ms
 from fence.runtime.http import HealthServer
 from fence.runtime.snapshot import (
     EngineSnapshot,
+    fsync_file,
     install_snapshot,
     load_snapshot,
     save_snapshot,
@@ -545,8 +546,8 @@ class Engine:
         if pid == 0:  # the child: only this thread exists; never return to the caller
             code = 1
             try:
-                write_snapshot_file(tmp, self._take_snapshot())
-                code = 0
+                write_snapshot_file(tmp, self._take_snapshot(), fsync=False)  # exit soon:
+                code = 0  # while the child lives, the parent's writes copy shared pages
             finally:
                 os._exit(code)
         return _ForkedSnapshot(pid, tmp)
@@ -557,6 +558,7 @@ class Engine:
         if os.waitstatus_to_exitcode(status) != 0 or not forked.tmp.exists():
             forked.tmp.unlink(missing_ok=True)
             raise OSError(f"snapshot child {forked.pid} failed (status {status})")
+        fsync_file(forked.tmp)
         with self._snap_write_lock:
             self.recorder.sync()  # the recording up to the snapshot's position, first
             install_snapshot(forked.tmp, self.snapshot_path)

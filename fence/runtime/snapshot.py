@@ -45,8 +45,8 @@ def save_snapshot(path: Path, snap: EngineSnapshot) -> None:
     install_snapshot(tmp, path)
 
 
-def write_snapshot_file(tmp: Path, snap: EngineSnapshot) -> None:
-    """The first half of ``save_snapshot``: the snapshot written and fsynced to ``tmp``."""
+def write_snapshot_file(tmp: Path, snap: EngineSnapshot, *, fsync: bool = True) -> None:
+    """The first half of ``save_snapshot``: the snapshot written (and fsynced) to ``tmp``."""
     obj = {
         "version": SNAPSHOT_VERSION,
         "run": snap.run,
@@ -59,7 +59,17 @@ def write_snapshot_file(tmp: Path, snap: EngineSnapshot) -> None:
     with open(tmp, "w", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()
-        os.fsync(handle.fileno())
+        if fsync:
+            os.fsync(handle.fileno())
+
+
+def fsync_file(path: Path) -> None:
+    """Force a file's contents to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def install_snapshot(tmp: Path, path: Path) -> None:
