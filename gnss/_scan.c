@@ -1,13 +1,15 @@
 /* gnss._scan: the hot inner loops of the NMEA fast path, in C (optional extension).
  *
- * Two functions, each a strict subset of a Python fast path it stands in for:
+ * Functions, each a strict subset of a Python fast path it stands in for:
  *
  *   frame_clean(buf, keep)  == gnss.framing._clean_lines_vector / _small: a chunk of whole
  *       clean lines ($ + printable + *hh, LF or CR LF) -> (bodies, indexes | None, lines),
  *       or None when anything is unusual (the general scanner then frames the chunk).
  *   run_cycle(...)          == gnss.fastpath.CycleReader.epoch + _fix for cycles of GGA,
- *       RMC and GST: whole epochs -> Fix objects appended to a list, stopping (without
- *       consuming) at the first epoch it does not read; Python then goes on as before.
+ *       RMC, GST and ZDA (VTG and GSA may come in between): whole epochs -> Fix objects
+ *       appended to a list, stopping (without consuming) at the first epoch it does not
+ *       read; Python then goes on as before.
+ *   bind_fix(cls, names)    lets run_cycle fill the slots of new Fix objects itself.
  *
  * Untrusted input: every index is checked against the object's length; no buffer is
  * written but a bounded local one (numbers of at most 40 characters); numbers are
@@ -132,7 +134,8 @@ typedef struct {
     Py_ssize_t n;
 } Span;
 
-enum { T_GGA = 1, T_RMC = 2, T_GST = 3 };
+enum { T_GGA = 1, T_RMC = 2, T_GST = 3, T_ZDA = 4 };
+#define MAX_CYCLE 4
 
 /* Fields of one body (split on ','): at most MAX_FIELDS kept, the count of all. */
 static Py_ssize_t split_fields(const unsigned char *s, Py_ssize_t n, Span *f)
@@ -249,15 +252,12 @@ static long long floor_div(long long a, long long b)
     return q;
 }
 
-/* gnss.sentences.rmc_date (ddmmyy -> day number); 0 and *ok = 0 when refused. */
-static long long rmc_day(Span f, int *ok)
+/* gnss.civil.valid_date + days_from_civil; 0 and *ok = 0 for no calendar date. */
+static long long civil_day(long long year, long long month, long long day, int *ok)
 {
     static const int month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     *ok = 0;
-    if (f.n != 6 || !all_digits(f)) return 0;
-    long long day = two_digits(f.p), month = two_digits(f.p + 2), yy = two_digits(f.p + 4);
-    long long year = yy >= 80 ? 1900 + yy : 2000 + yy;
-    if (month < 1 || month > 12 || day < 1) return 0;
+    if (year < 1900 || year > 2199 || month < 1 || month > 12 || day < 1) return 0;
     long long limit = (month == 2 && is_leap(year)) ? 29 : month_days[month - 1];
     if (day > limit) return 0;
     long long y = year - (month <= 2 ? 1 : 0);
@@ -268,6 +268,22 @@ static long long rmc_day(Span f, int *ok)
     long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     *ok = 1;
     return era * 146097 + doe - 719468;
+}
+
+/* gnss.sentences.rmc_date (ddmmyy -> day number); 0 and *ok = 0 when refused. */
+static long long rmc_day(Span f, int *ok)
+{
+    *ok = 0;
+    if (f.n != 6 || !all_digits(f)) return 0;
+    long long day = two_digits(f.p), month = two_digits(f.p + 2), yy = two_digits(f.p + 4);
+    return civil_day(yy >= 80 ? 1900 + yy : 2000 + yy, month, day, ok);
+}
+
+/* The day of a ZDA's day, month and four-digit year (gnss.fastpath._day(..., True)). */
+static long long zda_day(const Span *d, const Span *m, const Span *y, int *ok)
+{
+    long long year = two_digits(y->p) * 100 + two_digits(y->p + 2);
+    return civil_day(year, two_digits(m->p), two_digits(d->p), ok);
 }
 
 static long long nearest_instant(long long tod, long long ref)
@@ -299,6 +315,8 @@ typedef struct {
     Span g_lat, g_ns, g_lon, g_ew, g_q, g_sats, g_hdop, g_alt;
     Span r_status, r_lat, r_ns, r_lon, r_ew, r_knots, r_course, r_date, r_mode;
     Span s_lat, s_lon;
+    Span z_d, z_m, z_y;
+    int vtg, gsa; /* VTG / GSA bodies came among the epoch's sentences */
 } Epoch;
 
 static int printable(const unsigned char *s, Py_ssize_t n)
@@ -310,7 +328,7 @@ static int printable(const unsigned char *s, Py_ssize_t n)
 }
 
 /* One body of the cycle into ``e``; 0 when it is out of the fast path's patterns. */
-static int read_body(PyObject *body, const unsigned char *address, int type, Epoch *e, int first)
+static int read_body(PyObject *body, const unsigned char *address, int type, Epoch *e, int first, PyObject *modes)
 {
     if (!PyBytes_CheckExact(body)) return 0;
     const unsigned char *s = (const unsigned char *)PyBytes_AS_STRING(body);
@@ -339,11 +357,18 @@ static int read_body(PyObject *body, const unsigned char *address, int type, Epo
         if (f[9].n != 0 && (f[9].n != 6 || !all_digits(f[9]))) return 0;
         Span mode = {s, 0};
         if (nf > 12) {
-            if (f[12].n > 1) return 0;
+            /* empty, or one FAA mode letter (the quality table knows it) */
+            if (f[12].n > 1 || (f[12].n == 1 && PyTuple_GET_ITEM(modes, f[12].p[0]) == Py_None)) return 0;
             mode = f[12];
         }
         e->r_status = f[2]; e->r_lat = f[3]; e->r_ns = f[4]; e->r_lon = f[5]; e->r_ew = f[6];
         e->r_knots = f[7]; e->r_course = f[8]; e->r_date = f[9]; e->r_mode = mode;
+        return 1;
+    }
+    if (type == T_ZDA) {
+        if (nf < 5 || f[2].n != 2 || f[3].n != 2 || f[4].n != 4) return 0;
+        if (!all_digits(f[2]) || !all_digits(f[3]) || !all_digits(f[4])) return 0;
+        e->z_d = f[2]; e->z_m = f[3]; e->z_y = f[4];
         return 1;
     }
     if (type == T_GST) {
@@ -371,6 +396,7 @@ static PyObject *float_or_none(Span raw, int *ok)
 typedef struct {
     PyObject *terminal, *make_fix, *hypot, *modes, *single;
     double mps_per_knot;
+    int zda_last; /* the cycle's ZDA comes after its RMC (or it has no RMC): ZDA dates */
 } Context;
 
 /* ---------------------------------------------------------------- bind_fix
@@ -467,11 +493,19 @@ static int epoch_fix(const Context *c, const Epoch *e, long long tod, int have_r
         if (ew.n == 1 && ew.p[0] == 'W') lon = -lon;
         have_position = 1;
     }
-    long long t_ms;
+    if ((e->vtg && !(e->r_knots.n && e->r_course.n)) || (e->gsa && !e->g_hdop.n))
+        goto decline; /* the reference reads the VTG or GSA then */
+    long long t_ms, day = 0;
+    int have_day = 0;
     if (e->r_date.n) {
-        int ok;
-        long long day = rmc_day(e->r_date, &ok);
-        if (!ok) goto decline;
+        day = rmc_day(e->r_date, &have_day);
+        if (!have_day) goto decline;
+    }
+    if (e->z_d.n && (!have_day || c->zda_last)) {
+        day = zda_day(&e->z_d, &e->z_m, &e->z_y, &have_day);
+        if (!have_day) goto decline;
+    }
+    if (have_day) {
         t_ms = day * MS_PER_DAY + tod;
     } else if (have_ref) {
         t_ms = nearest_instant(tod, ref);
@@ -581,18 +615,23 @@ static int optional_ll(PyObject *obj, int *have, long long *value)
 static PyObject *run_cycle(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 11 && nargs != 12) {
-        PyErr_SetString(PyExc_TypeError, "run_cycle takes 11 or 12 arguments");
+    if (nargs < 11 || nargs > 13) {
+        PyErr_SetString(PyExc_TypeError, "run_cycle takes 11 to 13 arguments");
         return NULL;
     }
     Py_ssize_t limit = -1; /* most epochs to read (-1: no limit) */
-    if (nargs == 12) {
+    if (nargs >= 12) {
         limit = PyLong_AsSsize_t(args[11]);
         if (limit == -1 && PyErr_Occurred()) return NULL;
     }
+    int untimed = 1; /* VTG and GSA bodies may come among an epoch's sentences */
+    if (nargs == 13) {
+        untimed = PyObject_IsTrue(args[12]);
+        if (untimed < 0) return NULL;
+    }
     PyObject *items = args[0], *cycle = args[2], *types = args[3];
     PyObject *prev_obj = args[4], *ref_obj = args[5], *out = args[10];
-    Context c = {args[6], args[7], args[8], args[9], NULL, 0.0};
+    Context c = {args[6], args[7], args[8], args[9], NULL, 0.0, 0};
     if (!PyList_Check(items) || !PyTuple_Check(cycle) || !PyBytes_Check(types) || !PyList_Check(out)
         || !PyUnicode_Check(c.terminal) || !PyTuple_Check(c.modes) || PyTuple_GET_SIZE(c.modes) != 259) {
         PyErr_SetString(PyExc_TypeError, "run_cycle: bad argument types");
@@ -606,21 +645,38 @@ static PyObject *run_cycle(PyObject *self, PyObject *const *args, Py_ssize_t nar
     Py_ssize_t start = PyLong_AsSsize_t(args[1]);
     if (start == -1 && PyErr_Occurred()) return NULL;
     Py_ssize_t size = PyTuple_GET_SIZE(cycle);
-    if (size < 1 || size > 3 || PyBytes_GET_SIZE(types) != size) {
-        PyErr_SetString(PyExc_ValueError, "run_cycle: cycle of 1 to 3 sentences");
+    if (size < 1 || size > MAX_CYCLE || PyBytes_GET_SIZE(types) != size) {
+        PyErr_SetString(PyExc_ValueError, "run_cycle: cycle of 1 to 4 sentences");
         return NULL;
     }
     const unsigned char *type_codes = (const unsigned char *)PyBytes_AS_STRING(types);
-    const unsigned char *addresses[3];
+    const unsigned char *addresses[MAX_CYCLE];
+    Py_ssize_t rmc_at = -1, zda_at = -1;
     for (Py_ssize_t k = 0; k < size; k++) {
         PyObject *address = PyTuple_GET_ITEM(cycle, k);
         if (!PyBytes_Check(address) || PyBytes_GET_SIZE(address) != 5
-            || type_codes[k] < T_GGA || type_codes[k] > T_GST) {
+            || type_codes[k] < T_GGA || type_codes[k] > T_ZDA) {
             PyErr_SetString(PyExc_ValueError, "run_cycle: bad cycle");
             return NULL;
         }
+        for (Py_ssize_t j = 0; j < 5; j++) {
+            unsigned char letter = (unsigned char)PyBytes_AS_STRING(address)[j];
+            if (letter < 'A' || letter > 'Z') { /* the Python reader's shapes never match digits */
+                PyErr_SetString(PyExc_ValueError, "run_cycle: addresses of letters only");
+                return NULL;
+            }
+        }
+        for (Py_ssize_t j = 0; j < k; j++) {
+            if (type_codes[j] == type_codes[k]) {
+                PyErr_SetString(PyExc_ValueError, "run_cycle: a sentence type twice in the cycle");
+                return NULL;
+            }
+        }
+        if (type_codes[k] == T_RMC) rmc_at = k;
+        if (type_codes[k] == T_ZDA) zda_at = k;
         addresses[k] = (const unsigned char *)PyBytes_AS_STRING(address);
     }
+    c.zda_last = zda_at >= 0 && (rmc_at < 0 || zda_at > rmc_at);
     int have_prev, have_ref;
     long long prev = 0, ref = 0;
     int r1 = optional_ll(prev_obj, &have_prev, &prev);
@@ -635,11 +691,23 @@ static PyObject *run_cycle(PyObject *self, PyObject *const *args, Py_ssize_t nar
             memset(&e, 0, sizeof e);
             /* the epoch's bodies, held while their text is looked at (make_fix and hypot
              * run Python code, which could change the list) */
-            PyObject *held[3] = {NULL, NULL, NULL};
+            PyObject *held[MAX_CYCLE] = {NULL, NULL, NULL, NULL};
             int read = 1;
-            for (Py_ssize_t k = 0; k < size && read; k++) {
-                held[k] = Py_NewRef(PyList_GET_ITEM(items, i + k));
-                read = read_body(held[k], addresses[k], type_codes[k], &e, k == 0);
+            Py_ssize_t j = i; /* the next item */
+            for (Py_ssize_t k = 0; k < size && read; j++) {
+                if (j >= PyList_GET_SIZE(items)) {
+                    read = 0;
+                    break;
+                }
+                PyObject *body = PyList_GET_ITEM(items, j);
+                if (untimed && PyBytes_CheckExact(body) && PyBytes_GET_SIZE(body) >= 5) {
+                    const char *kind = PyBytes_AS_STRING(body) + 2;
+                    if (memcmp(kind, "VTG", 3) == 0) { e.vtg = 1; continue; }
+                    if (memcmp(kind, "GSA", 3) == 0) { e.gsa = 1; continue; }
+                }
+                held[k] = Py_NewRef(body);
+                read = read_body(held[k], addresses[k], type_codes[k], &e, k == 0, c.modes);
+                k++;
             }
             long long tod = read ? time_of_day(e.time) : -1;
             int got = 0;
@@ -654,7 +722,7 @@ static PyObject *run_cycle(PyObject *self, PyObject *const *args, Py_ssize_t nar
             if (err < 0) return NULL;
             prev = tod; have_prev = 1;
             ref = t_ms; have_ref = 1;
-            i += size;
+            i = j;
             epochs++;
         }
     }
@@ -668,8 +736,9 @@ static PyMethodDef methods[] = {
     {"frame_clean", frame_clean, METH_VARARGS,
      "frame_clean(buf, keep) -> (bodies, indexes | None, lines) | None: a chunk of whole clean lines."},
     {"run_cycle", (PyCFunction)(void (*)(void))run_cycle, METH_FASTCALL,
-     "run_cycle(items, start, cycle, types, prev_tod, ref_ms, terminal, make_fix, hypot, table, out[, limit])"
-     " -> (index, epochs, prev_tod, ref_ms): whole epochs of a GGA/RMC/GST cycle into fixes."},
+     "run_cycle(items, start, cycle, types, prev_tod, ref_ms, terminal, make_fix, hypot, table, out"
+     "[, limit[, untimed]]) -> (index, epochs, prev_tod, ref_ms): whole epochs of a cycle of GGA, RMC,"
+     " GST, ZDA into fixes."},
     {NULL, NULL, 0, NULL},
 };
 

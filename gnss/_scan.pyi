@@ -23,8 +23,10 @@ def run_cycle(
     table: tuple[object, ...],
     out: list[object],
     limit: int = -1,
+    untimed: bool = True,
     /,
 ) -> tuple[int, int, int | None, int | None]:
-    """Whole epochs (at most ``limit`` when not -1) of a GGA/RMC/GST cycle from
-    ``items[start:]`` into fixes appended to ``out``; returns (index after them, epochs,
-    last time of day, last instant)."""
+    """Whole epochs (at most ``limit`` when not -1) of a cycle of GGA, RMC, GST, ZDA from
+    ``items[start:]`` into fixes appended to ``out`` (``untimed``: VTG and GSA bodies may
+    come among an epoch's sentences); returns (index after them, epochs, last time of
+    day, last instant)."""

@@ -72,7 +72,7 @@ _PLANS_MAX = 1024
 """Shapes remembered per cycle (number widths vary: altitude, speed, course, HDOP...)."""
 _UNKNOWN = object()
 """A shape not seen yet (``None`` in the plans: seen, not readable)."""
-_NATIVE_TYPES = {b"GGA": 1, b"RMC": 2, b"GST": 3}
+_NATIVE_TYPES = {b"GGA": 1, b"RMC": 2, b"GST": 3, b"ZDA": 4}
 """Sentence types the C extension's ``run_cycle`` reads (its codes)."""
 _NATIVE_TABLE: tuple[object, ...] = (
     *(_MODE.get(bytes((code,))) for code in range(256)), _SINGLE, MPS_PER_KNOT, None
@@ -205,10 +205,11 @@ class CycleReader:
         )
         self.native_types = (
             bytes(_NATIVE_TYPES[kind] for kind in self._types)
-            if all(kind in _NATIVE_TYPES for kind in self._types)
+            if all(kind in _NATIVE_TYPES for kind in self._types) and all(a.isalpha() for a in cycle)
             else None
         )
-        """The cycle's type codes for ``run_cycle`` (None: a cycle it does not read)."""
+        """The cycle's type codes for ``run_cycle`` (None: a cycle it does not read;
+        addresses with digits: the shapes above never match them, so neither does C)."""
 
     def _plan(self, shape: bytes) -> Callable[[list[bytes]], tuple[bytes, ...]] | None:
         """The getter of the canonical fields of an epoch of this shape (None: not readable)."""
@@ -439,7 +440,7 @@ def warm_up(
     if native_ok and native.run_cycle is not None and reader.native_types is not None:
         i, decoded, tod, t_ms = native.run_cycle(
             items, start, reader.cycle, reader.native_types, prev_tod, ref_ms, assembler.terminal,
-            native.make_fix, math.hypot, _NATIVE_TABLE, fixes, LEARNING_EPOCHS,
+            native.make_fix, math.hypot, _NATIVE_TABLE, fixes, LEARNING_EPOCHS, False,
         )
         if decoded == LEARNING_EPOCHS:
             assembler.start_steady(reader.cycle, tod, t_ms)  # type: ignore[arg-type]

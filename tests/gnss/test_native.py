@@ -76,14 +76,23 @@ def all_same(data: bytes, cuts: list[int] | None = None) -> Output:
     return expected
 
 
+KINDS = [
+    ("GGA", "RMC"), ("RMC", "GGA"), ("GGA", "RMC", "GST"), ("RMC", "GST"), ("GGA",), ("GST", "RMC", "GGA"),
+    ("GGA", "RMC", "GST", "ZDA"), ("RMC", "GGA", "GST", "ZDA"), ("ZDA", "GGA", "RMC"), ("GGA", "ZDA"),
+    ("ZDA", "GGA", "GST"), ("RMC", "VTG", "GGA", "GSA", "GST", "ZDA"), ("GGA", "VTG", "RMC", "GSA"),
+    ("VTG", "GSA", "GGA", "RMC"), ("GGA", "RMC", "VTG", "GSA"),
+]
+"""Cycles: GGA, RMC, GST and ZDA in several orders, VTG and GSA before, between, after."""
+
+
 @needs_c
-@pytest.mark.parametrize(
-    "kinds", [("GGA", "RMC"), ("RMC", "GGA"), ("GGA", "RMC", "GST"), ("RMC", "GST"), ("GGA",), ("GST", "RMC", "GGA")]
-)
+@pytest.mark.parametrize("kinds", KINDS)
 @pytest.mark.parametrize("quality", [0, 1, 2, 4, 5, 6])
-def test_generated_cycles(kinds: tuple[str, ...], quality: int) -> None:
-    out = all_same(cycle_stream(40, kinds, "BD", quality=quality))
-    assert len(out) == 40 or "RMC" not in kinds
+@pytest.mark.parametrize("details", [True, False])
+def test_generated_cycles(kinds: tuple[str, ...], quality: int, details: bool) -> None:
+    """``details`` False: no speed, course, HDOP (the VTG and GSA are read then)."""
+    out = all_same(cycle_stream(40, kinds, "BD", quality=quality, motion=details, hdop=details))
+    assert len(out) == 40 or ("RMC" not in kinds and "ZDA" not in kinds)
 
 
 @needs_c
@@ -213,22 +222,34 @@ def run_c(items: list[bytes | object], prev_tod: int | None, ref_ms: int | None)
 
 
 @needs_c
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(
-    st.lists(st.tuples(st.integers(0, 50), st.integers(0, 13), st.sampled_from(ODD_FIELDS)), max_size=3),
+    st.sampled_from(KINDS),
+    st.lists(st.tuples(st.integers(0, 80), st.integers(0, 13), st.sampled_from(ODD_FIELDS)), max_size=3),
     st.one_of(st.none(), st.integers(-(2**70), 2**70)),
     st.one_of(st.none(), st.integers(0, 86_400_000)),
+    st.booleans(),
+    st.booleans(),
 )
 def test_run_cycle_equals_the_python_reader(
-    picks: list[tuple[int, int, bytes]], ref_ms: int | None, prev_tod: int | None
+    kinds: tuple[str, ...], picks: list[tuple[int, int, bytes]], ref_ms: int | None, prev_tod: int | None,
+    details: bool, untimed: bool,
 ) -> None:
-    """Epoch by epoch: what C reads, the pure Python reader reads the same."""
-    items = framed(mutate(cycle_stream(15, ("GGA", "RMC", "GST")), picks))
-    i, fixes = run_c(items, prev_tod, ref_ms)
-    reader = CycleReader(CYCLE)
+    """Epoch by epoch: what C reads, the pure Python reader reads the same (and takes
+    the same items)."""
+    assert native.run_cycle is not None
+    items = framed(mutate(cycle_stream(15, kinds, motion=details, hdop=details), picks))
+    cycle = tuple(b"GN" + kind.encode() for kind in kinds if kind not in ("VTG", "GSA"))
+    reader = CycleReader(cycle)
+    assert reader.native_types is not None
+    fixes: list[object] = []
+    i, _epochs, _tod, _ref = native.run_cycle(
+        items, 0, cycle, reader.native_types, prev_tod, ref_ms, "T-1", Fix, math.hypot, _NATIVE_TABLE,
+        fixes, -1, untimed,
+    )
     at, tod, ref = 0, prev_tod, ref_ms
     for fix in fixes:
-        got = reader.epoch(items, at, tod, ref, "T-1", False)
+        got = reader.epoch(items, at, tod, ref, "T-1", untimed)
         assert got is not None
         assert repr(got[0]) == repr(fix)
         _fix, tod, ref, at = got
@@ -240,6 +261,23 @@ def test_run_cycle_reads_a_clean_stream_whole() -> None:
     items = framed(cycle_stream(30, ("GGA", "RMC", "GST")))
     i, fixes = run_c(items, None, None)
     assert i == len(items) and len(fixes) == 30
+
+
+@needs_c
+def test_run_cycle_reads_vtg_gsa_zda_cycles_whole() -> None:
+    """u-blox-like epochs: VTG and GSA among the timed sentences, ZDA closing."""
+    assert native.run_cycle is not None
+    items = framed(cycle_stream(30, ("RMC", "VTG", "GGA", "GSA", "GST", "ZDA")))
+    cycle = (b"GNRMC", b"GNGGA", b"GNGST", b"GNZDA")
+    out: list[object] = []
+    i, epochs, _tod, _ref = native.run_cycle(
+        items, 0, cycle, bytes((2, 1, 3, 4)), None, None, "T-1", Fix, math.hypot, _NATIVE_TABLE, out
+    )
+    assert (i, epochs) == (len(items), 30)
+    out.clear()
+    assert native.run_cycle(
+        items, 0, cycle, bytes((2, 1, 3, 4)), None, None, "T-1", Fix, math.hypot, _NATIVE_TABLE, out, -1, False
+    )[:2] == (0, 0)  # without ``untimed`` the VTG stops it
 
 
 @needs_c
@@ -261,6 +299,12 @@ def test_run_cycle_rejects_bad_arguments() -> None:
         native.run_cycle([], 0, (b"GN",), b"\x01", None, None, "T-1", Fix.of_checked, math.hypot, _NATIVE_TABLE, [])
     with pytest.raises(ValueError):
         native.run_cycle([], 0, CYCLE, b"\x01\x02\x09", None, None, "T-1", Fix.of_checked, math.hypot,
+                         _NATIVE_TABLE, [])
+    with pytest.raises(ValueError, match="letters only"):
+        native.run_cycle([], 0, (b"G1GGA",), b"\x01", None, None, "T-1", Fix, math.hypot, _NATIVE_TABLE, [])
+    assert CycleReader((b"G1GGA", b"G1RMC")).native_types is None
+    with pytest.raises(ValueError, match="twice"):
+        native.run_cycle([], 0, (b"GNGGA", b"GPGGA"), b"\x01\x01", None, None, "T-1", Fix, math.hypot,
                          _NATIVE_TABLE, [])
     with pytest.raises(TypeError):
         native.run_cycle([], 0)
