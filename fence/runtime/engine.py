@@ -107,6 +107,11 @@ GC_FREEZE_S = 1.0
 """How often the objects that survived the young collections are moved out of the
 garbage collector's sight (``gc.freeze``)."""
 
+GC_FULL_EVERY_S = 3600.0
+"""How often everything is unfrozen and fully collected once (~150 ms with 10,000
+terminals): a cycle of other parts (outputs, console) that became garbage after it was
+frozen is kept at most this long."""
+
 
 def _freeze_heap(*, young_only: bool) -> None:
     """Keep full garbage collections short: move what is alive now to the permanent
@@ -400,10 +405,16 @@ class Engine:
 
     def _tick_loop(self) -> None:
         freeze_at = time.monotonic() + GC_FREEZE_S
+        full_at = time.monotonic() + GC_FULL_EVERY_S
         while not self._stopping.wait(self.cfg.runtime.tick_s):
             if time.monotonic() >= freeze_at:
                 freeze_at = time.monotonic() + GC_FREEZE_S
-                _freeze_heap(young_only=True)
+                if time.monotonic() >= full_at:  # bound what frozen cycles could keep
+                    full_at = time.monotonic() + GC_FULL_EVERY_S
+                    gc.unfreeze()
+                    _freeze_heap(young_only=False)
+                else:
+                    _freeze_heap(young_only=True)
             with self._lock:
                 now_ms = self._next_rx()
                 self._step(_Tick(now_ms))
