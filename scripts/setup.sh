@@ -22,7 +22,14 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=".venv/.fence-installed"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# Reinstall when the build inputs changed (the C extension gnss._scan is compiled by it).
+stale=0
+[ -f "$stamp" ] || stale=1
+for input in pyproject.toml setup.py gnss/_scan.c; do
+  [ "$input" -nt "$stamp" ] && stale=1
+done
+compgen -G "gnss/_scan*.so" >/dev/null || stale=1
+if [ "$stale" = "1" ]; then
   echo "setup: installing the project and its dependencies into .venv" >&2
   .venv/bin/python -m pip install -q --upgrade pip >&2
   .venv/bin/python -m pip install -q -e ".[dev]" >&2
