@@ -8,6 +8,10 @@ need_apt=()
 if [ "${FENCE_SETUP_APT:-1}" = "1" ]; then
   command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+  # The NMEA scanner (gnss._scan) is a C extension built by the install.
+  command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
+  "${PYTHON:-python3}" -c 'import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+    || need_apt+=(python3-dev)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = "0" ] || SUDO="sudo"
