@@ -267,7 +267,7 @@ class Evaluator:
         # Decided: apply in the general path's order (heard, accept, stillness).
         ts.last_heard_ms = heard_ms
         timers.rearm(offline_timer, ts.offline_key, offline_ms)
-        ts.rejections = 0
+        ts.rejections = 0  # fixfilter.accept, inline: the hot path
         ts.last_t_ms = fix_t_ms
         ts.x = x_m
         ts.y = y_m
@@ -314,12 +314,7 @@ class Evaluator:
         timers = self.timers
         ts.last_heard_ms = fix_t_ms
         ts.offline_timer = timers.arm(ts.offline_key, offline_ms)
-        ts.last_t_ms = fix_t_ms
-        ts.x = x_m
-        ts.y = y_m
-        ts.lat = fix.lat
-        ts.lon = fix.lon
-        ts.quality = fix.quality
+        fixfilter.accept(ts, fix, x_m, y_m)
         if ts.kind in self._still_kinds:
             self.stillness.states.setdefault(ts.id, ts)
             ts.anchor_x_m = x_m

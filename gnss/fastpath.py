@@ -89,10 +89,15 @@ def _time_of_day(raw: bytes) -> int:
     except FieldError:
         raise _GiveUp from None
     assert tod is not None
-    if len(_TODS) >= _DAYS_MAX:
-        _TODS.clear()
-    _TODS[raw] = tod
-    return tod
+    return _remember(_TODS, raw, tod)
+
+
+def _remember(cache: dict[bytes, int], raw: bytes, value: int) -> int:
+    """Keep ``value`` for the text ``raw`` (the cache starts again when full); ``value``."""
+    if len(cache) >= _DAYS_MAX:
+        cache.clear()
+    cache[raw] = value
+    return value
 
 
 class _GiveUp(Exception):
@@ -116,10 +121,7 @@ def _day(raw: bytes, zda: bool) -> int:
         except FieldError:
             raise _GiveUp from None
         assert day is not None
-    if len(_DAYS) >= _DAYS_MAX:
-        _DAYS.clear()
-    _DAYS[raw] = day
-    return day
+    return _remember(_DAYS, raw, day)
 
 
 _READERS: dict[tuple[bytes, ...], CycleReader | None] = {}

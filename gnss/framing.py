@@ -335,16 +335,7 @@ def _clean_lines_small(buf: bytes, keep: frozenset[bytes] | None) -> _Clean | No
             if line[-3] != _STAR:
                 return None
             body = line[1:-3]
-            x = int.from_bytes(body, "little")  # xor_of(body), inlined: the hot loop
-            x ^= x >> 1024
-            x ^= x >> 512
-            x ^= x >> 256
-            x ^= x >> 128
-            x ^= x >> 64
-            x ^= x >> 32
-            x ^= x >> 16
-            x ^= x >> 8
-            if _HEX.get(line[-2:]) != x & 0xFF:
+            if _HEX.get(line[-2:]) != xor_of(body):
                 return None
             out.append(body)
             indexes.append(index)
