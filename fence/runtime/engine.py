@@ -48,7 +48,6 @@ from fence.runtime.clock import ClockMs, wall_clock_ms
 from fence.runtime.http import HealthServer
 from fence.runtime.snapshot import (
     EngineSnapshot,
-    fsync_file,
     install_snapshot,
     load_snapshot,
     save_snapshot,
@@ -57,6 +56,7 @@ from fence.runtime.snapshot import (
 from fence.runtime.tracks import (
     TrackPosition,
     TrackRecorder,
+    fsync_path,
     read_recording,
     repair_tail,
 )
@@ -569,7 +569,7 @@ class Engine:
         if os.waitstatus_to_exitcode(status) != 0 or not forked.tmp.exists():
             forked.tmp.unlink(missing_ok=True)
             raise OSError(f"snapshot child {forked.pid} failed (status {status})")
-        fsync_file(forked.tmp)
+        fsync_path(forked.tmp)
         with self._snap_write_lock:
             self.recorder.sync()  # the recording up to the snapshot's position, first
             install_snapshot(forked.tmp, self.snapshot_path)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fence.runtime.tracks import TrackError, TrackPosition
+from fence.runtime.tracks import TrackError, TrackPosition, fsync_path
 
 SNAPSHOT_VERSION = 1
 
@@ -63,23 +63,10 @@ def write_snapshot_file(tmp: Path, snap: EngineSnapshot, *, fsync: bool = True) 
             os.fsync(handle.fileno())
 
 
-def fsync_file(path: Path) -> None:
-    """Force a file's contents to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def install_snapshot(tmp: Path, path: Path) -> None:
     """The second half: ``tmp`` renamed over ``path``, the directory fsynced."""
     os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_path(path.parent)
 
 
 def load_snapshot(path: Path) -> EngineSnapshot | None:

@@ -129,26 +129,25 @@ def track_line(fix: Fix, rx_ms: int) -> bytes:
         terminal = json.dumps(fix.terminal)
         if len(_TERMINAL_JSON) < 100_000:
             _TERMINAL_JSON[fix.terminal] = terminal
-    # finite floats (nearly every value) written inline; None, ints, NaN, inf by _number
     lat, lon = fix.lat, fix.lon
     line = (f'{{"t": "{_T_TEXT(fix.t_ms)}", "terminal": {terminal}, "lat": '
-            f'{repr(lat) if type(lat) is float and lat - lat == 0.0 else _number(lat)}, "lon": '
-            f'{repr(lon) if type(lon) is float and lon - lon == 0.0 else _number(lon)}, "quality": '
+            f'{_number(lat)}, "lon": '
+            f'{_number(lon)}, "quality": '
             f'{int(fix.quality)}')
     acc, alt, hdop, sats, speed, course = (fix.acc_m, fix.alt_m, fix.hdop, fix.sats,
                                            fix.speed_mps, fix.course_deg)
     if acc is not None:
-        line += f', "acc": {repr(acc) if type(acc) is float and acc - acc == 0.0 else _number(acc)}'
+        line += f', "acc": {_number(acc)}'
     if alt is not None:
-        line += f', "alt": {repr(alt) if type(alt) is float and alt - alt == 0.0 else _number(alt)}'
+        line += f', "alt": {_number(alt)}'
     if hdop is not None:
-        line += f', "hdop": {repr(hdop) if type(hdop) is float and hdop - hdop == 0.0 else _number(hdop)}'
+        line += f', "hdop": {_number(hdop)}'
     if sats is not None:
         line += f', "sats": {_number(sats)}'
     if speed is not None:
-        line += f', "speed": {repr(speed) if type(speed) is float and speed - speed == 0.0 else _number(speed)}'
+        line += f', "speed": {_number(speed)}'
     if course is not None:
-        line += f', "course": {repr(course) if type(course) is float and course - course == 0.0 else _number(course)}'
+        line += f', "course": {_number(course)}'
     return f'{line}, "rx": "{_RX_TEXT(rx_ms)}"}}\n'.encode()
 
 
@@ -213,7 +212,7 @@ class TrackRecorder:
         self._name = name
         self._offset = os.fstat(fd).st_size
         self._opened_rx_ms = rx_ms
-        _fsync_dir(self.directory)
+        fsync_path(self.directory)
 
     def _needs_rotation(self, rx_ms: int) -> bool:
         if self._fd is None:
@@ -284,8 +283,9 @@ class TrackRecorder:
             self._close()
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
+def fsync_path(path: Path) -> None:
+    """Force a file's or a directory's contents to disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
