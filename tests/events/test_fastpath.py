@@ -21,28 +21,18 @@ from hypothesis import strategies as st
 from events.evaluator import Evaluator
 from events.model import Event
 from gnss.fix import Fix
+from tests.events import test_properties as properties
 from tests.events.golden import fixes as example_fixes
 from tests.events.scenario import T0_MS, Fx, Input, Scenario, Tick, write_site
-from tests.events.test_properties import streams
+from tests.events.test_properties import IDS, TERMINALS, streams
 from tests.support.paths import SPEC_EXAMPLES
 from zones.model import Site
 
 ZONES: list[dict[str, Any]] = [
-    {"id": "R", "rect": (0, 0, 40, 40), "access": "restricted", "max_dwell_s": 20,
-     "permits": [{"roles": ["operator"]}, {"roles": ["contractor"], "daily": ["08:00-08:01"]}]},
-    {"id": "C", "rect": (30, 30, 70, 70), "min_occupancy": 2, "max_occupancy": 3, "hold_s": 5,
-     "max_still_s": 15, "staffed": ["08:00-08:02"]},
-    {"id": "P", "rect": (-60, -10, -20, 30), "max_occupancy": 1, "max_dwell_s": 30,
-     "count_kinds": ["person", "vehicle"]},
+    *properties.ZONES,  # R, C, P of the property tests, and a zone with a hole
     {"id": "H", "rect": (-40, 40, 0, 80), "hole": (-30, 50, -10, 70), "max_still_s": 25,
      "margin_m": 2.5},
 ]
-TERMINALS = [
-    {"id": "OP", "kind": "person", "roles": ["operator"], "name": "Operator"},
-    {"id": "CT", "kind": "person", "roles": ["contractor"], "name": "Contractor"},
-    {"id": "TR", "kind": "vehicle", "roles": [], "name": "Truck"},
-]
-IDS = ["OP", "CT", "TR", "XX"]
 STARTS = [(20.0, 20.0), (50.0, 50.0), (35.0, 35.0), (-40.0, 10.0), (-35.0, 60.0), (0.5, 20.0)]
 SETTINGS = settings(max_examples=80, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
