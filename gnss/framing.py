@@ -139,11 +139,26 @@ class Framer:
                 if fast is not None:
                     if cut == len(data):
                         return fast
-                    self.lines = [self.line_of(k) for k in range(len(fast))]
-                    self._clean = None
-                    return fast + self._scan(data[cut:], final=False)
+                    return self._with_unfinished(fast, data[cut:])
         self.lines = []
         return self._scan(data, final=False)
+
+    def _with_unfinished(self, fast: list[Item], rest: bytes) -> list[Item]:
+        """The bodies of a clean chunk's whole lines, then what its unfinished last line
+        gives (usually nothing: it waits for the next chunk, and the line numbers stay in
+        the compact form)."""
+        clean = self._clean
+        assert clean is not None
+        self._clean = None
+        self.lines = []
+        more = self._scan(rest, final=False)
+        if not more:
+            self._clean = clean
+            return fast
+        first, indexes = clean
+        before = list(range(first, first + len(fast))) if indexes is None else [first + i for i in indexes]
+        self.lines = before + self.lines
+        return fast + more
 
     def _scan_clean(self, buf: bytes) -> list[Item] | None:
         """Fast path for the usual chunk: whole lines, each one ``$...*hh`` + CRLF or LF.
