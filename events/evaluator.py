@@ -158,8 +158,13 @@ class Evaluator:
         return self.timers.next_deadline()
 
     def view(self) -> EvaluatorView:
-        """Read-only live state for operators."""
+        """Read-only live state for operators (a copy of every terminal: ~3 ms per 1,000)."""
         return build_view(self)
+
+    def zone_counts(self) -> dict[str, int]:
+        """The occupancy count of every zone, as ``view()`` gives it, without the copy of
+        every terminal's state."""
+        return {zone_id: occ.count for zone_id, occ in self.occupancy.zones.items()}
 
     def snapshot(self) -> dict[str, Any]:
         """The whole state as versioned, JSON-able plain data."""

@@ -132,8 +132,11 @@ def batched(ev: Evaluator, items: list[Input], projected: bool) -> Iterator[Even
 
 
 def state(ev: Evaluator) -> tuple[Any, ...]:
-    """Everything observable of an evaluator: snapshot (through JSON), view, verdicts."""
-    return json.loads(json.dumps(ev.snapshot())), ev.view(), dict(ev.verdicts)
+    """Everything observable of an evaluator: snapshot (through JSON), view, verdicts;
+    checks on the way that the zone counts without a view are the view's."""
+    view = ev.view()
+    assert ev.zone_counts() == {zone.id: zone.count for zone in view.zones}
+    return json.loads(json.dumps(ev.snapshot())), view, dict(ev.verdicts)
 
 
 def assert_same(site: Site, items: list[Input]) -> None:
