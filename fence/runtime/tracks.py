@@ -134,20 +134,10 @@ def track_line(fix: Fix, rx_ms: int) -> bytes:
             f'{_number(lat)}, "lon": '
             f'{_number(lon)}, "quality": '
             f'{int(fix.quality)}')
-    acc, alt, hdop, sats, speed, course = (fix.acc_m, fix.alt_m, fix.hdop, fix.sats,
-                                           fix.speed_mps, fix.course_deg)
-    if acc is not None:
-        line += f', "acc": {_number(acc)}'
-    if alt is not None:
-        line += f', "alt": {_number(alt)}'
-    if hdop is not None:
-        line += f', "hdop": {_number(hdop)}'
-    if sats is not None:
-        line += f', "sats": {_number(sats)}'
-    if speed is not None:
-        line += f', "speed": {_number(speed)}'
-    if course is not None:
-        line += f', "course": {_number(course)}'
+    for key, value in (("acc", fix.acc_m), ("alt", fix.alt_m), ("hdop", fix.hdop),
+                       ("sats", fix.sats), ("speed", fix.speed_mps), ("course", fix.course_deg)):
+        if value is not None:
+            line += f', "{key}": {_number(value)}'
     return f'{line}, "rx": "{_RX_TEXT(rx_ms)}"}}\n'.encode()
 
 
