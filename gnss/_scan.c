@@ -13,8 +13,9 @@
  *
  * Untrusted input: every index is checked against the object's length; no buffer is
  * written but a bounded local one (numbers of at most 40 characters); numbers are
- * converted by PyOS_string_to_double, the converter of Python's float() (correctly
- * rounded, locale independent), so the values are the ones Python computes.
+ * converted exactly as Python's float() does (correctly rounded, locale independent):
+ * those of at most 15 digits by one exact division (small_decimal), the others by
+ * PyOS_string_to_double, float()'s own converter.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -199,9 +200,47 @@ static int number_text(Span f)
     return k == f.n && decimals <= 15;
 }
 
-/* float(text) of a checked number text: Python's own converter on a bounded copy. */
+/* Exact powers of ten: every one up to 1e22 is a double (5^22 < 2^53). */
+static const double exact_tens[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/* float(text) of ``-?\d+(\.\d*)?`` text with at most 15 digits in all, without the
+ * general converter: the digits as an integer m < 10^15 < 2^53 and 10^d are both exact
+ * doubles, so the one IEEE division m / 10^d is the correctly rounded value of the
+ * decimal, which is what float() returns (Clinger's fast path; round to nearest, no
+ * extended precision on x86-64 SSE2). 0: not of that shape (the caller converts it). */
+static int small_decimal(Span f, double *out)
+{
+    Py_ssize_t k = 0, digits = 0, decimals = 0;
+    int negative = f.n > 0 && f.p[0] == '-';
+    long long m = 0;
+    if (negative) k = 1;
+    Py_ssize_t first = k;
+    for (; k < f.n && is_digit(f.p[k]); k++) {
+        if (++digits > 15) return 0;
+        m = m * 10 + (f.p[k] - '0');
+    }
+    if (k == first) return 0;
+    if (k < f.n) {
+        if (f.p[k] != '.') return 0;
+        for (k++; k < f.n && is_digit(f.p[k]); k++, decimals++) {
+            if (digits + decimals >= 15) return 0;
+            m = m * 10 + (f.p[k] - '0');
+        }
+        if (k != f.n) return 0;
+    }
+    double value = (double)m / exact_tens[decimals];
+    *out = negative ? -value : value;
+    return 1;
+}
+
+/* float(text) of a checked number text: the exact fast path above, else Python's own
+ * converter on a bounded copy. */
 static int to_double(Span f, double *out)
 {
+    if (small_decimal(f, out)) return 1;
     char text[NUM_BUF];
     if (f.n <= 0 || f.n >= NUM_BUF) return 0;
     memcpy(text, f.p, (size_t)f.n);
@@ -442,15 +481,22 @@ static PyObject *bind_fix(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* A new instance of the bound class holding the 12 values (new references taken). */
+/* A new instance of the bound class holding the 12 values (new references taken).
+ * When no value is tracked by the cycle collector (numbers, text, None, the empty
+ * tuple), the fix cannot be part of a reference cycle and is not tracked either, as
+ * Python does for such tuples: the collector's young-generation passes then skip the
+ * thousands of fixes a merged replay holds decoded (a tracked value keeps it tracked). */
 static PyObject *new_fix(PyObject *const *values)
 {
     PyObject *fix = bound_fix->tp_alloc(bound_fix, 0);
     if (fix == NULL) return NULL;
+    int atomic = 1;
     for (Py_ssize_t k = 0; k < FIX_FIELDS; k++) {
         PyObject **slot = (PyObject **)((char *)fix + fix_offsets[k]);
         Py_XSETREF(*slot, Py_NewRef(values[k]));
+        if (PyObject_GC_IsTracked(values[k])) atomic = 0;
     }
+    if (atomic && PyObject_GC_IsTracked(fix)) PyObject_GC_UnTrack(fix);
     return fix;
 }
 

@@ -10,6 +10,7 @@ input (arbitrary bytes, wrong types) to check it refuses instead of crashing.
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 
@@ -135,6 +136,49 @@ def test_bytes_replaced_inside_clean_epochs(positions: list[int], texts: list[by
         at = position % len(data)
         data[at : at + len(text)] = text
     all_same(bytes(data), [700, 1400])
+
+
+def number_texts() -> st.SearchStrategy[bytes]:
+    """Decimal texts around the C converter's exact path (at most 15 digits in all) and
+    past it: signs, leading zeros, 1-17 digits before the point, 0-17 after it."""
+    return st.builds(
+        lambda sign, whole, point, decimals: sign + whole + (b"." + decimals if point else b""),
+        st.sampled_from([b"", b"-"]),
+        st.text("0123456789", min_size=1, max_size=17).map(str.encode),
+        st.booleans(),
+        st.text("0123456789", max_size=17).map(str.encode),
+    )
+
+
+@needs_c
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from([(0, 8), (0, 9), (0, 11), (2, 6), (2, 7), (2, 8)]),
+                          number_texts()), min_size=1, max_size=6),
+       st.lists(st.tuples(st.integers(0, 3), st.sampled_from([(2, b"40"), (4, b"111")]),
+                          st.text("0123456789", max_size=12).map(str.encode)), max_size=3))
+def test_numbers_convert_as_float_does(
+    numbers: list[tuple[int, tuple[int, int], bytes]], coordinates: list[tuple[int, tuple[int, bytes], bytes]]
+) -> None:
+    """Numbers in GGA (HDOP, altitude, geoid) and GST (errors) fields, and GGA
+    coordinates ``ddmm.m`` / ``dddmm.m`` with drawn fractions, give the bits Python's
+    float() gives, on the C converter's exact path and past it."""
+    picks = [(3 * epoch + line, field, text) for epoch, (line, field), text in numbers]
+    picks += [(3 * epoch, field, degrees + b"39." + fraction) for epoch, (field, degrees), fraction in coordinates]
+    all_same(mutate(cycle_stream(4, ("GGA", "RMC", "GST"), hdop=True), picks))
+
+
+@needs_c
+def test_long_numbers_take_the_fast_path() -> None:
+    """Fifteen digits in all (the exact path's limit), sixteen (Python's converter) and
+    a negative zero, in fixes the C path reads."""
+    texts = [b"1234567890.12345", b"12345678901.12345", b"-0.0", b"0.000000000000001", b"-99999.9999999999"]
+    picks = [(3 * k, 9, text) for k, text in enumerate(texts)]
+    data = mutate(cycle_stream(len(texts) + 1, ("GGA", "RMC", "GST"), hdop=True), picks)
+    out = all_same(data)
+    decoder = NmeaDecoder("T-1")
+    decoder.feed(data)
+    assert [repr(f.alt_m) for f in out[: len(texts)] if isinstance(f, Fix)] == [repr(float(t)) for t in texts]
+    assert decoder.fast_epochs >= len(texts) - 1
 
 
 def general_framing(buf: bytes, keep: frozenset[bytes] | None) -> list[tuple[bytes, int]]:
@@ -374,3 +418,13 @@ def test_run_cycle_survives_callbacks_that_change_the_items() -> None:
     with pytest.raises(ZeroDivisionError):
         native.run_cycle(framed(cycle_stream(3)), 0, CYCLE, TYPES, None, None, "T-1",
                          lambda *_values: 1 / 0, math.hypot, _NATIVE_TABLE, [])
+
+
+@needs_c
+def test_fixes_built_in_c_are_left_to_reference_counting() -> None:
+    """A fix of numbers, text and None cannot be in a reference cycle: the C path does not
+    hand it to the cycle collector (a merged replay holds thousands decoded)."""
+    fixes = [item for item in decode(cycle_stream(30, ("GGA", "RMC")), "c") if isinstance(item, Fix)]
+    built_in_c = fixes[-10:]  # the first epochs go through Python while the cycle is learned
+    assert built_in_c and not any(gc.is_tracked(fix) for fix in built_in_c)
+    assert all(gc.is_tracked(fix) for fix in decode(cycle_stream(3, ("GGA", "RMC")), "reference"))
