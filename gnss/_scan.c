@@ -776,6 +776,139 @@ static PyObject *run_cycle(PyObject *self, PyObject *const *args, Py_ssize_t nar
     return Py_BuildValue("(nnLL)", i, epochs, prev, ref);
 }
 
+/* ---------------------------------------------------------------- merge_into */
+
+/* Heap entries are (replay time, input number) pairs of int64, smallest first: the order
+ * heapq.merge gives by (key, input number). */
+static int head_less(const long long *h, Py_ssize_t a, Py_ssize_t b)
+{
+    return h[2 * a] < h[2 * b] || (h[2 * a] == h[2 * b] && h[2 * a + 1] < h[2 * b + 1]);
+}
+
+static void sift_down(long long *h, Py_ssize_t n, Py_ssize_t i)
+{
+    for (;;) {
+        Py_ssize_t child = 2 * i + 1;
+        if (child >= n) return;
+        if (child + 1 < n && head_less(h, child + 1, child)) child++;
+        if (!head_less(h, child, i)) return;
+        long long key = h[2 * i], order = h[2 * i + 1];
+        h[2 * i] = h[2 * child]; h[2 * i + 1] = h[2 * child + 1];
+        h[2 * child] = key; h[2 * child + 1] = order;
+        i = child;
+    }
+}
+
+/* The replay time of item p of input o: its recorded arrival instant (keys[o] a list),
+ * else its fix's t_ms (keys[o] None; read from the slot run_cycle fills when the fix is
+ * of the bound class). 0 with a Python error on anything else. */
+static int item_key(PyObject *keys, PyObject *fixes, Py_ssize_t o, Py_ssize_t p, long long *out)
+{
+    PyObject *rx = PyList_GET_ITEM(keys, o), *value;
+    if (rx != Py_None) {
+        value = Py_NewRef(PyList_GET_ITEM(rx, p));
+    } else {
+        PyObject *fix = PyList_GET_ITEM(PyList_GET_ITEM(fixes, o), p);
+        if (bound_fix != NULL && Py_IS_TYPE(fix, bound_fix)) {
+            value = *(PyObject **)((char *)fix + fix_offsets[0]);
+            if (value == NULL) {
+                PyErr_SetString(PyExc_AttributeError, "merge_into: a fix without t_ms");
+                return 0;
+            }
+            Py_INCREF(value);
+        } else {
+            Py_INCREF(fix);
+            value = PyObject_GetAttrString(fix, "t_ms");
+            Py_DECREF(fix);
+            if (value == NULL) return 0;
+        }
+    }
+    int overflow = 0;
+    long long key = PyLong_Check(value) ? PyLong_AsLongLongAndOverflow(value, &overflow) : -1;
+    int good = PyLong_Check(value) && !overflow && !(key == -1 && PyErr_Occurred());
+    Py_DECREF(value);
+    if (!good) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_OverflowError, "merge_into: a replay time that is not a 64-bit int");
+        return 0;
+    }
+    *out = key;
+    return 1;
+}
+
+/* Input o's lists checked against the position p of its next item: 1 when p is an item. */
+static int input_item(PyObject *keys, PyObject *fixes, Py_ssize_t o, Py_ssize_t p)
+{
+    PyObject *rx = PyList_GET_ITEM(keys, o), *items = PyList_GET_ITEM(fixes, o);
+    if (!PyList_Check(items) || (rx != Py_None && (!PyList_Check(rx) || PyList_GET_SIZE(rx) != PyList_GET_SIZE(items)))
+        || p < 0 || p >= PyList_GET_SIZE(items)) {
+        PyErr_SetString(PyExc_ValueError, "merge_into: an input's position is not one of its items");
+        return 0;
+    }
+    return 1;
+}
+
+/* merge_into(heap, live, keys, fixes, pos, out_fixes, out_rx, limit, settle) -> (live, stop)
+ * (see gnss/_scan.pyi and replay.readers._merge_native). */
+static PyObject *merge_into(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_buffer heap_view, pos_view;
+    Py_ssize_t live, limit;
+    int settle;
+    PyObject *keys, *fixes, *out_fixes, *out_rx;
+    if (!PyArg_ParseTuple(args, "w*nO!O!w*O!Oni", &heap_view, &live, &PyList_Type, &keys, &PyList_Type, &fixes,
+                          &pos_view, &PyList_Type, &out_fixes, &out_rx, &limit, &settle))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t width = PyList_GET_SIZE(fixes), stop = -1;
+    long long *heap = (long long *)heap_view.buf, *pos = (long long *)pos_view.buf;
+    if (PyList_GET_SIZE(keys) != width || live < 0 || live > width || heap_view.len < 16 * live
+        || pos_view.len < 8 * width || (out_rx != Py_None && !PyList_Check(out_rx)) || settle < 0 || settle > 2) {
+        PyErr_SetString(PyExc_ValueError, "merge_into: inconsistent arguments");
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < live; k++) {
+        if (heap[2 * k + 1] < 0 || heap[2 * k + 1] >= width) {
+            PyErr_SetString(PyExc_ValueError, "merge_into: a heap entry names no input");
+            goto done;
+        }
+    }
+    if (settle != 0 && live > 0) {
+        if (settle == 2) { /* the head's input ended */
+            live--;
+            heap[0] = heap[2 * live]; heap[1] = heap[2 * live + 1];
+        } else { /* the head's input has a new batch: its first item is the head */
+            Py_ssize_t o = (Py_ssize_t)heap[1];
+            if (!input_item(keys, fixes, o, (Py_ssize_t)pos[o]) || !item_key(keys, fixes, o, (Py_ssize_t)pos[o], &heap[0]))
+                goto done;
+        }
+        sift_down(heap, live, 0);
+    }
+    int recorded = out_rx != Py_None;
+    while (live > 0 && PyList_GET_SIZE(out_fixes) < limit) {
+        Py_ssize_t o = (Py_ssize_t)heap[1], p = (Py_ssize_t)pos[o];
+        if ((PyList_GET_ITEM(keys, o) != Py_None) != recorded) {
+            stop = -2; /* the head is of the other kind: a new batch */
+            break;
+        }
+        if (!input_item(keys, fixes, o, p)) goto done;
+        if (PyList_Append(out_fixes, PyList_GET_ITEM(PyList_GET_ITEM(fixes, o), p)) < 0) goto done;
+        if (recorded && PyList_Append(out_rx, PyList_GET_ITEM(PyList_GET_ITEM(keys, o), p)) < 0) goto done;
+        pos[o] = ++p;
+        if (p >= PyList_GET_SIZE(PyList_GET_ITEM(fixes, o))) {
+            stop = o; /* used up: Python loads its next batch, then settles the head */
+            break;
+        }
+        if (!item_key(keys, fixes, o, p, &heap[0])) goto done;
+        sift_down(heap, live, 0);
+    }
+    result = Py_BuildValue("(nn)", live, stop);
+done:
+    PyBuffer_Release(&heap_view);
+    PyBuffer_Release(&pos_view);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"bind_fix", bind_fix, METH_VARARGS,
      "bind_fix(cls, field_names): run_cycle builds instances of cls itself when make_fix is cls."},
@@ -785,6 +918,9 @@ static PyMethodDef methods[] = {
      "run_cycle(items, start, cycle, types, prev_tod, ref_ms, terminal, make_fix, hypot, table, out"
      "[, limit[, untimed]]) -> (index, epochs, prev_tod, ref_ms): whole epochs of a cycle of GGA, RMC,"
      " GST, ZDA into fixes."},
+    {"merge_into", merge_into, METH_VARARGS,
+     "merge_into(heap, live, keys, fixes, pos, out_fixes, out_rx, limit, settle) -> (live, stop): items of"
+     " batched inputs in (replay time, input number) order into a batch."},
     {NULL, NULL, 0, NULL},
 };
 

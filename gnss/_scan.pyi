@@ -30,3 +30,25 @@ def run_cycle(
     ``items[start:]`` into fixes appended to ``out`` (``untimed``: VTG and GSA bodies may
     come among an epoch's sentences); returns (index after them, epochs, last time of
     day, last instant)."""
+
+def merge_into(
+    heap: bytearray | memoryview | object,
+    live: int,
+    keys: list[list[int] | None],
+    fixes: list[list[Fix]],
+    pos: bytearray | memoryview | object,
+    out_fixes: list[Fix],
+    out_rx: list[int] | None,
+    limit: int,
+    settle: int,
+    /,
+) -> tuple[int, int]:
+    """One step of the k-way merge of batched inputs (``replay.readers._merge_native``).
+
+    ``heap``: writable int64 buffer of ``live`` (replay time, input number) pairs, a
+    min-heap; ``keys[o]``: input o's arrival instants, or None for its fixes' ``t_ms``;
+    ``fixes[o]``: its current batch; ``pos``: writable int64 buffer, the next item of each
+    input. ``settle`` first: 1 the head's input has a new batch (its first item is the
+    head), 2 it ended. Then heads go to ``out_fixes`` (and their instants to ``out_rx``)
+    until ``limit`` items; returns (live, stop): stop -1 at the limit or the end, -2 when
+    the head is not of ``out_rx``'s kind, else the input whose batch was used up."""

@@ -1,6 +1,6 @@
 """The optional C extension of the NMEA fast path (``gnss/_scan.c``), when it is built.
 
-``frame_clean`` and ``run_cycle`` are the extension's functions, or None when it was not
+``frame_clean``, ``run_cycle`` and ``merge_into`` are the extension's functions, or None when it was not
 compiled (no C compiler at install time) or when the environment sets
 ``FENCE_PURE_PYTHON=1``: the decoder then takes its pure Python fast path, with the same
 output. Rebuild after editing the C source with ``pip install -e . --no-deps``.
@@ -20,11 +20,15 @@ PURE_PYTHON = os.environ.get("FENCE_PURE_PYTHON") == "1"
 
 FrameClean = Callable[[bytes, bytes | None], tuple[list[bytes], list[int] | None, int] | None]
 RunCycle = Callable[..., tuple[int, int, int | None, int | None]]
+MergeInto = Callable[..., tuple[int, int]]
 
 frame_clean: FrameClean | None = None
 """``_scan.frame_clean`` (see gnss/_scan.pyi), None without the extension."""
 run_cycle: RunCycle | None = None
 """``_scan.run_cycle`` (see gnss/_scan.pyi), None without the extension."""
+merge_into: MergeInto | None = None
+"""``_scan.merge_into`` (see gnss/_scan.pyi), None without the extension: the replay's
+k-way merge step (``replay.readers``)."""
 make_fix: Callable[..., Fix] = Fix.of_checked
 """``run_cycle``'s fix builder: ``Fix`` itself once bound (the extension then fills the
 slots of a new ``Fix`` as ``Fix.of_checked`` does, without calling Python)."""
@@ -48,5 +52,6 @@ _scan_module = _load_scan()
 if _scan_module is not None:
     frame_clean = _scan_module.frame_clean
     run_cycle = _scan_module.run_cycle
+    merge_into = _scan_module.merge_into
     _scan_module.bind_fix(Fix, tuple(f.name for f in fields(Fix)))
     make_fix = Fix

@@ -19,6 +19,7 @@ import io
 import json
 import math
 import zlib
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -27,6 +28,7 @@ from xml.parsers import expat
 
 from msgspec import UNSET
 
+from gnss import native as gnss_native
 from gnss.decoder import NmeaDecoder
 from gnss.errors import DecodeError
 from gnss.fix import Fix
@@ -636,18 +638,23 @@ def _group_batches(
         yield from _input_batches(opened, skips, options, readers)
 
 
-def merge_arrivals(streams: Sequence[Iterable[Arrival]]) -> Iterable[Arrival]:
+def merge_arrivals(streams: Sequence[Iterable[Arrival]], native: bool = True) -> Iterable[Arrival]:
     """Merge inputs by replay time (k-way, streaming); ties keep input order.
 
     Each input keeps its own order even where it is not sorted (late fixes stay late);
-    a single input is passed through unchanged (in its batches).
+    a single input is passed through unchanged (in its batches). Batched inputs are
+    merged by the C step (``gnss._scan.merge_into``) when the extension is built and
+    ``native`` is true, else by ``_merge_batches`` (the reference): the same items in
+    the same batches.
     """
     if len(streams) == 1:
         only = streams[0]
         return only if isinstance(only, ArrivalStream) else iter(only)
     batched = [stream for stream in streams if isinstance(stream, ArrivalStream)]
     if len(batched) == len(streams):
-        return ArrivalStream(_merge_batches([stream.batches() for stream in batched]))
+        inputs = [stream.batches() for stream in batched]
+        step = gnss_native.merge_into if native else None
+        return ArrivalStream(_merge_batches(inputs) if step is None else _merge_native(inputs, step))
     return heapq.merge(*streams, key=arrival_key)
 
 
@@ -662,14 +669,21 @@ class _Cursor:
     keys: list[int] = field(default_factory=list)
     pos: int = 0
 
-    def load(self) -> bool:
-        """Move to the next non-empty batch; False at the end of the input."""
+    def next_batch(self) -> bool:
+        """Move to the next non-empty batch (its items and arrival instants, position 0);
+        False at the end of the input."""
         for batch in self.batches:
             if batch.fixes:
                 self.rx_ms, self.fixes, self.pos = batch.rx_ms, batch.fixes, 0
-                self.keys = batch.rx_ms if batch.rx_ms is not None else [f.t_ms for f in batch.fixes]
                 return True
         return False
+
+    def load(self) -> bool:
+        """``next_batch``, and the replay times of its items."""
+        if not self.next_batch():
+            return False
+        self.keys = self.rx_ms if self.rx_ms is not None else [f.t_ms for f in self.fixes]
+        return True
 
 
 def _merge_batches(inputs: Sequence[Iterator[ArrivalBatch]]) -> Iterator[ArrivalBatch]:
@@ -703,6 +717,45 @@ def _merge_batches(inputs: Sequence[Iterator[ArrivalBatch]]) -> Iterator[Arrival
             heapq.heappop(heap)
     if out_fixes:
         yield ArrivalBatch(out_rx if out_recorded else None, out_fixes)
+
+
+_SETTLE_LOADED, _SETTLE_ENDED = 1, 2
+
+
+def _merge_native(inputs: Sequence[Iterator[ArrivalBatch]], step: gnss_native.MergeInto) -> Iterator[ArrivalBatch]:
+    """``_merge_batches`` with its per-item loop in C (``merge_into``: the heap of
+    (replay time, input number) pairs, the positions, the output batch); Python loads the
+    inputs' batches when the step says one is used up, as the reference does (at the
+    same points of the merge), and starts a new batch at ``BATCH`` items or when the
+    head is of the other kind (with or without arrival instants)."""
+    width = len(inputs)
+    cursors = [_Cursor(batches) for batches in inputs]
+    heads = sorted((_first_key(cursor), order) for order, cursor in enumerate(cursors) if cursor.next_batch())
+    keys: list[list[int] | None] = [cursor.rx_ms for cursor in cursors]
+    fixes = [cursor.fixes for cursor in cursors]
+    heap = array("q", bytes(16 * width))
+    heap[: 2 * len(heads)] = array("q", [number for head in heads for number in head])
+    pos = array("q", bytes(8 * width))
+    live, settle = len(heads), 0
+    out_fixes: list[Fix] = []
+    out_rx: list[int] | None = None
+    while live:
+        if not out_fixes:
+            out_rx = None if keys[heap[1]] is None else []
+        live, stop = step(heap, live, keys, fixes, pos, out_fixes, out_rx, BATCH, settle)
+        settle = 0
+        if stop >= 0:
+            cursor = cursors[stop]
+            settle = _SETTLE_ENDED
+            if cursor.next_batch():
+                keys[stop], fixes[stop], pos[stop], settle = cursor.rx_ms, cursor.fixes, 0, _SETTLE_LOADED
+        elif out_fixes:
+            yield ArrivalBatch(out_rx, out_fixes)
+            out_fixes = []
+
+
+def _first_key(cursor: _Cursor) -> int:
+    return cursor.fixes[0].t_ms if cursor.rx_ms is None else cursor.rx_ms[0]
 
 
 REFERENCE_READERS: dict[InputFormat, Reader] = {
