@@ -16,7 +16,8 @@ Stages per input kind, each printed with fixes/s and the ratio to the bare loop:
 - bare: read and parse only (fix JSON: the reference ``parse_fix_line`` per line, and the
   fast path ``decode_fix_lines`` over 128 KiB chunks; NMEA: the decoder over each file);
 - readers: the replay readers and the k-way merge, no evaluator (``ref``: the reference
-  JSON Lines reader, line by line; else the fast reader);
+  JSON Lines reader, line by line; else the fast reader; NMEA: the reference merge in
+  Python and the C merge step);
 - replay: readers + evaluator + JSON Lines events to /dev/null (``fence replay``), with the
   reference reader and with the fast one;
 - replay+report: as replay, with the report observer (``fence replay --out``).
@@ -219,14 +220,14 @@ def _groups(paths: list[Path]) -> list[tuple[InputSpec, ...]]:
     return [(InputSpec(str(p), None, buffer_bytes),) for p in paths]
 
 
-def readers_only(paths: list[Path], readers: dict[Any, Reader] = READERS,
+def readers_only(paths: list[Path], readers: dict[Any, Reader] = READERS, native_merge: bool = True,
                  ) -> Callable[[Callable[[int], None]], int]:
     """The replay readers and merge, no evaluator (batches of a single input as the driver
-    takes them; merged inputs item by item)."""
+    takes them; merged inputs item by item); ``native_merge`` False: the reference merge."""
     def run(sample: Callable[[int], None]) -> int:
         skips = SkipLog(None)
         arrivals = merge_arrivals([read_group(g, skips, ReaderOptions(), readers=readers)
-                                   for g in _groups(paths)])
+                                   for g in _groups(paths)], native=native_merge)
         n = 0
         if isinstance(arrivals, ArrivalStream):
             for batch in arrivals.batches():
@@ -243,15 +244,16 @@ def readers_only(paths: list[Path], readers: dict[Any, Reader] = READERS,
 
 
 def full_replay(config: Path, paths: list[Path], report: bool, readers: dict[Any, Reader] = READERS,
-                ) -> Callable[[Callable[[int], None]], int]:
-    """Readers, evaluator, events as JSON Lines to /dev/null (and the report observer)."""
+                native_merge: bool = True) -> Callable[[Callable[[int], None]], int]:
+    """Readers, evaluator, events as JSON Lines to /dev/null (and the report observer);
+    ``native_merge`` False: the reference merge."""
     def run(sample: Callable[[int], None]) -> int:
         site = load_site(config)
         evaluator = Evaluator(site, ZoneIndex.build(site))
         observer = ReportObserver(site, evaluator, None) if report else None
         skips = SkipLog(None)
         arrivals = merge_arrivals([read_group(g, skips, ReaderOptions(), readers=readers)
-                                   for g in _groups(paths)])
+                                   for g in _groups(paths)], native=native_merge)
         with open(os.devnull, "w", encoding="utf-8") as sink:
             stats = run_replay(evaluator, arrivals, ReplayOptions(), JsonlSink(sink, site),
                                observer, sample)
@@ -295,6 +297,39 @@ def _reader_stages(name: str, args: argparse.Namespace, paths: list[Path], base_
               f"(the same evaluator, driver and output)")
 
 
+def _jsonl_stages(args: argparse.Namespace, fix_path: Path, track_path: Path) -> None:
+    """Fix JSON Lines and the track recording, reference and fast readers."""
+    print("fix JSON Lines (ratios against the reference bare parse):")
+    base = _best(args.repeat, lambda: _timed(bare_jsonl(fix_path)))
+    base_rate = base["fixes"] / base["seconds"] if "error" not in base else None
+    print(_row("bare parse ref", base, None))
+    print(_row("bare parse fast", _best(args.repeat, lambda: _timed(bare_jsonl_fast(fix_path))), base_rate))
+    _reader_stages("", args, [fix_path], base_rate)
+    print("track recording (the same fixes with arrival instants):")
+    _reader_stages("track ", args, [track_path], base_rate)
+    report = _best(args.repeat, lambda: _timed(full_replay(args.config, [fix_path], True)))
+    print(_row("replay+report", report, base_rate))
+
+
+def _nmea_stages(args: argparse.Namespace, nmea_paths: list[Path]) -> None:
+    """Per-terminal NMEA files merged: readers and replay with the reference merge (Python)
+    and with the C merge step, in the same run."""
+    print(f"raw NMEA ({len(nmea_paths):,} files, one per terminal, merged by time):")
+    base = _best(args.repeat, lambda: _timed(bare_nmea(nmea_paths)))
+    base_rate = base["fixes"] / base["seconds"] if "error" not in base else None
+    print(_row("bare decode", base, None))
+    print(_row("readers, ref merge", _best(args.repeat, lambda: _timed(readers_only(nmea_paths, native_merge=False))),
+               base_rate))
+    print(_row("readers+merge", _best(args.repeat, lambda: _timed(readers_only(nmea_paths))), base_rate))
+    ref = _best(args.repeat, lambda: _timed(full_replay(args.config, nmea_paths, False, native_merge=False)))
+    print(_row("replay, ref merge", ref, base_rate))
+    fast = _best(args.repeat, lambda: _timed(full_replay(args.config, nmea_paths, False)))
+    print(_row("replay", fast, base_rate))
+    if "error" not in ref and "error" not in fast:
+        print(f"  {'':<18} replay C merge/ref merge: {ref['seconds'] / fast['seconds']:.2f}x; "
+              f"{fast['fixes'] / fast['seconds']:,.0f} fixes/s against the target 150,000")
+
+
 def main() -> int:
     """Generate the slice, run every stage, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -303,6 +338,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--full", action="store_true", help="1,500 s (3M fixes at 2,000 terminals)")
     parser.add_argument("--skip-nmea", action="store_true")
+    parser.add_argument("--skip-jsonl", action="store_true",
+                        help="only the NMEA stages (a --full run then fits a few minutes)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run each stage this many times and keep the fastest")
     args = parser.parse_args()
@@ -314,23 +351,10 @@ def main() -> int:
         print(f"slice: {args.terminals:,} terminals x {seconds} s at 1 Hz = "
               f"{args.terminals * seconds:,} fixes ({size_mb:.0f} MB JSON Lines), site "
               f"{load_site(args.config).name!r}; generated in {time.perf_counter() - t0:.1f} s")
-        cfg = args.config
-        print("fix JSON Lines (ratios against the reference bare parse):")
-        base = _best(args.repeat, lambda: _timed(bare_jsonl(fix_path)))
-        base_rate = base["fixes"] / base["seconds"] if "error" not in base else None
-        print(_row("bare parse ref", base, None))
-        print(_row("bare parse fast", _best(args.repeat, lambda: _timed(bare_jsonl_fast(fix_path))), base_rate))
-        _reader_stages("", args, [fix_path], base_rate)
-        print("track recording (the same fixes with arrival instants):")
-        _reader_stages("track ", args, [track_path], base_rate)
-        print(_row("replay+report", _best(args.repeat, lambda: _timed(full_replay(cfg, [fix_path], True))), base_rate))
+        if not args.skip_jsonl:
+            _jsonl_stages(args, fix_path, track_path)
         if not args.skip_nmea:
-            print(f"raw NMEA ({len(nmea_paths):,} files, one per terminal, merged by time):")
-            base = _best(args.repeat, lambda: _timed(bare_nmea(nmea_paths)))
-            base_rate = base["fixes"] / base["seconds"] if "error" not in base else None
-            print(_row("bare decode", base, None))
-            print(_row("readers+merge", _best(args.repeat, lambda: _timed(readers_only(nmea_paths))), base_rate))
-            print(_row("replay", _best(args.repeat, lambda: _timed(full_replay(args.config, nmea_paths, False))), base_rate))
+            _nmea_stages(args, nmea_paths)
     print(json.dumps({"targets_fixes_per_s": {"jsonl": 200_000, "nmea": 150_000}}))
     return 0
 
