@@ -3,6 +3,7 @@
     python bench/bench_live.py                       # short: 2,000 terminals, 20 s
     python bench/bench_live.py --terminals 10000 --duration-s 60
     python bench/bench_live.py --terminals 4000 --input both   # paho vs lean, same run
+    python bench/bench_live.py --terminals 10000 --output both  # paho vs lean output
 
 A publisher process sends N terminals at 1 Hz (NMEA GGA+RMC+GST per epoch, one MQTT
 message each, QoS 1) to a mosquitto started for the run; the engine (this process) reads
@@ -22,7 +23,9 @@ Printed: offered and sustained rate, latency p50/p99, CPU time of the engine pro
 (per fix and as a share of one core), of the publisher and of mosquitto, engine RSS
 over time, the machine's load average, and the ratio of the sustained rate to a bare
 decode+evaluator loop measured in the same run. ``--input both`` runs the paho-mqtt
-input (the reference) and the lean one at the same offered rate and prints the ratios.
+input (the reference) and the lean one at the same offered rate and prints the ratios;
+``--output both`` does the same for the MQTT output (paho's sink thread path against the
+lean link with its fast lane).
 """
 
 from __future__ import annotations
@@ -56,9 +59,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from events.evaluator import Evaluator  # noqa: E402
-from fence.config import engine_config, site_slug  # noqa: E402
+from fence.config import JsonlOutput, MqttOutput, WebhookOutput, engine_config, site_slug  # noqa: E402
 from fence.runtime.engine import Engine  # noqa: E402
 from fence.runtime.metrics import FIXES_IN  # noqa: E402
+from fence.sinks.mqttpaho import PahoMqttDeliverer  # noqa: E402
+from fence.sinks.worker import SinkWorker  # noqa: E402
 from gnss import encode  # noqa: E402
 from gnss.civil import MS_PER_DAY  # noqa: E402
 from gnss.decoder import NmeaDecoder  # noqa: E402
@@ -393,6 +398,7 @@ class Result:
     """The figures of one load run."""
 
     input_kind: str
+    output_kind: str
     offered: int
     sent: int
     acked: int
@@ -421,9 +427,21 @@ class Result:
         return self.behind_s < 1.5
 
 
+class PahoOutputEngine(Engine):
+    """The engine with the reference MQTT output (paho-mqtt, no fast lane)."""
+
+    def _worker(self, out: MqttOutput | WebhookOutput | JsonlOutput) -> SinkWorker:
+        if not isinstance(out, MqttOutput):
+            return super()._worker(out)
+        deliverer = PahoMqttDeliverer(out, self.board, self._open_alarm_objs, clock_ms=self.ops_clock_ms)
+        return SinkWorker(deliverer, self.cfg.store_path, out.backoff, self.metrics,
+                          self.ops_clock_ms, write_lock=self._lock)
+
+
 def run_once(site: Site, config: Path, plan: Plan, terminals: int, duration_s: float,
-             input_kind: str) -> Result:
-    """One load run with a fresh broker, engine state and input of ``input_kind``."""
+             input_kind: str, output_kind: str = "lean") -> Result:
+    """One load run with a fresh broker, engine state, input of ``input_kind`` and MQTT
+    output of ``output_kind``."""
     load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="bench-live-"))
     broker = production_broker(work / "broker")
@@ -456,7 +474,8 @@ def run_once(site: Site, config: Path, plan: Plan, terminals: int, duration_s: f
                                               duration_s, plan, pub_child))
     proc.start()
     pub_parent.recv()  # templates built, connected
-    engine = Engine(site, cfg, sources=sources,
+    engine_class = PahoOutputEngine if output_kind == "paho" else Engine
+    engine = engine_class(site, cfg, sources=sources,
                     on_events=lambda recs: stored.extend((r.obj(), time.time()) for r in recs))
     engine.start()
     time.sleep(1.0)  # subscribed
@@ -489,13 +508,18 @@ def run_once(site: Site, config: Path, plan: Plan, terminals: int, duration_s: f
     cpu_share = [(t1, (c1 - c0) / (t1 - t0)) for (t0, _, _, c0), (t1, _, _, c1)
                  in zip(samples, samples[1:], strict=False)]
     return Result(
-        input_kind, terminals + PROBES, report["sent"], report["acked"], total_in,
+        input_kind, output_kind, terminals + PROBES, report["sent"], report["acked"], total_in,
         t_last - duration_s, total_in / t_last,
         latencies(report["step_ins"], received), latencies(report["step_ins"], stored),
         engine_cpu, t_last, report["run_cpu_s"], broker_cpu,
         [(t, mb) for t, _, mb, _ in samples], cpu_share, report["lag_max_s"],
         (load_before, os.getloadavg()),
     )
+
+
+def quantile(values: list[float], q: int) -> float:
+    """The q-th percentile (1-99) of latencies in ms; NaN without two values."""
+    return statistics.quantiles(values, n=100)[q - 1] if len(values) >= 2 else math.nan
 
 
 def quantiles(values: list[float]) -> str:
@@ -509,7 +533,7 @@ def quantiles(values: list[float]) -> str:
 def print_result(r: Result, duration_s: float, base: float) -> None:
     """The figures of one run."""
     load = " / ".join(f"{a:.2f} {b:.2f} {c:.2f}" for a, b, c in r.load)
-    print(f"== input {r.input_kind}: {r.offered - PROBES} terminals + {PROBES} probes at 1 Hz for"
+    print(f"== input {r.input_kind}, output {r.output_kind}: {r.offered - PROBES} terminals + {PROBES} probes at 1 Hz for"
           f" {duration_s:g} s ({os.cpu_count()} cores shared with the publisher and mosquitto;"
           f" load average before / after: {load})")
     print(f"offered {r.offered:,} fixes/s; published {r.sent:,} (broker acknowledged {r.acked:,});"
@@ -538,6 +562,10 @@ def main() -> int:
     parser.add_argument("--duration-s", type=float, default=20.0)
     parser.add_argument("--input", choices=("lean", "paho", "both"), default="lean",
                         help="the engine's MQTT input client (both: paho first, then lean)")
+    parser.add_argument("--output", choices=("lean", "paho", "both"), default="lean",
+                        help="the engine's MQTT output client (both: paho first, then lean)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run the set this many times (alternating, for noisy machines)")
     parser.add_argument("--config", type=Path, default=default_config(),
                         help="the site (default: the bundled demo site)")
     args = parser.parse_args()
@@ -545,18 +573,30 @@ def main() -> int:
     site = load_site(args.config)
     plan = make_plan(site)
     base = baseline_rate(site, plan, min(args.terminals, 2000))
-    kinds = ("paho", "lean") if args.input == "both" else (args.input,)
+    inputs = ("paho", "lean") if args.input == "both" else (args.input,)
+    outputs = ("paho", "lean") if args.output == "both" else (args.output,)
     results = []
-    for kind in kinds:
-        result = run_once(site, args.config, plan, args.terminals, args.duration_s, kind)
-        print_result(result, args.duration_s, base)
-        results.append(result)
-    if len(results) == 2:
-        paho, lean = results
-        print(f"== lean vs paho, same run: engine CPU per fix {paho.us_per_fix:.0f} -> {lean.us_per_fix:.0f} us"
-              f" ({paho.us_per_fix / lean.us_per_fix:.2f}x less); sustained {paho.sustained:,.0f} ->"
-              f" {lean.sustained:,.0f} fixes/s")
+    for _ in range(args.repeat):
+        for input_kind in inputs:
+            for output_kind in outputs:
+                result = run_once(site, args.config, plan, args.terminals, args.duration_s,
+                                  input_kind, output_kind)
+                print_result(result, args.duration_s, base)
+                results.append(result)
+    if len(inputs) * len(outputs) == 2:
+        print_ratios(results)
     return 0
+
+
+def print_ratios(results: list[Result]) -> None:
+    """Reference (paho) against lean, run by run, in the same process."""
+    for paho, lean in zip(results[::2], results[1::2], strict=True):
+        print(f"== lean vs paho ({paho.input_kind}/{paho.output_kind} -> {lean.input_kind}/"
+              f"{lean.output_kind}), same run: engine CPU per fix {paho.us_per_fix:.0f} ->"
+              f" {lean.us_per_fix:.0f} us ({paho.us_per_fix / lean.us_per_fix:.2f}x less); sustained"
+              f" {paho.sustained:,.0f} -> {lean.sustained:,.0f} fixes/s; publish-to-alert p50"
+              f" {quantile(paho.alert_ms, 50):.1f} -> {quantile(lean.alert_ms, 50):.1f} ms, p99"
+              f" {quantile(paho.alert_ms, 99):.1f} -> {quantile(lean.alert_ms, 99):.1f} ms")
 
 
 def latencies(step_ins: list[tuple[str, int, float]],

@@ -514,11 +514,11 @@ class Engine:
             self.metrics.inc(m.EVENTS_DEDUPED, by=len(records) - len(new))
         if not new:
             return
+        for worker in self.workers:  # first: an MQTT output sends the alerts right now
+            worker.offer(new)
         for rec in new:
             self.metrics.inc(m.EVENTS, rec.type.value)
         self.board.alarms_changed()
-        for worker in self.workers:
-            worker.wake()
         if self.on_events is not None:
             try:
                 self.on_events(new)

@@ -6,32 +6,40 @@ Retained topics (QoS 1): ``<prefix>/state/occupancy/<zone>`` with
 A row leaves the outbox only after the broker's PUBACK; a broker that is down or slow
 leaves it there for the next attempt (at-least-once: a consumer may see an event twice
 after a reconnect and can drop it by its ``id``).
+
+``MqttDeliverer`` publishes a fresh event from the thread that stored it (the fast lane,
+see fence/sinks/mqttlink.py) and leaves PUBACKs, retries, reconnects and the retained
+state to the sink thread. ``fence.sinks.mqttpaho.PahoMqttDeliverer`` is the same sink on
+paho-mqtt without a fast lane, kept as the reference for tests and the load bench.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import socket
-import ssl
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
+from events.model import EventType
 from fence.config import MqttOutput
 from fence.runtime.clock import ClockMs, wall_clock_ms
+from fence.sinks.mqttlink import LinkError, MqttLink, connect_packet, publish_packet
 from fence.sinks.state import StateBoard
 from fence.sinks.worker import Delivery
-from fence.store import OutboxItem
+from fence.store import EventRecord, OutboxItem
 from gnss.instant import format_instant
+from gnss.sources.mqtt import TlsOptions, tls_context
+from gnss.sources.mqttwire import Endpoint
 
 log = logging.getLogger("fence.sinks.mqtt")
 
 ALARMS_EVERY_MS = 500
 """The retained list of open alarms is republished at most this often (it can be long)."""
+
+CONNECT_TIMEOUT_S = 5.0
+"""Longest wait for the TCP/TLS connection and the CONNACK."""
 
 
 def topic_level(text: str) -> str:
@@ -39,8 +47,114 @@ def topic_level(text: str) -> str:
     return text.replace("/", "_").replace("+", "_").replace("#", "_") or "_"
 
 
+class RetainedState:
+    """Which retained messages are due: occupancy counts that changed, and the list of
+    open alarms when it changed (at most every ``ALARMS_EVERY_MS``). One per connection:
+    ``reset`` after a (re)connect publishes everything again."""
+
+    def __init__(self, prefix: str, board: StateBoard | None,
+                 open_alarms: Callable[[], list[dict[str, Any]]] | None, clock_ms: ClockMs) -> None:
+        self.prefix = prefix
+        self.board = board
+        self.open_alarms = open_alarms
+        self.clock_ms = clock_ms
+        self._published_occupancy: dict[str, int] = {}
+        self._occupancy_version = -1
+        self._alarms_version = -1
+        self._alarms_at_ms = 0
+
+    def reset(self) -> None:
+        """Forget what was published (a new connection)."""
+        self._published_occupancy = {}
+        self._occupancy_version = -1
+        self._alarms_version = -1
+
+    def due(self) -> list[tuple[str, str]]:
+        """(topic, payload) of each retained message to publish now, marked as published."""
+        if self.board is None:
+            return []
+        out = []
+        version, t_ms, counts = self.board.occupancy()
+        if version != self._occupancy_version:
+            for zone, count in sorted(counts.items()):
+                if self._published_occupancy.get(zone) != count:
+                    payload = json.dumps({"zone": zone, "count": count, "t": format_instant(t_ms)})
+                    out.append((f"{self.prefix}/state/occupancy/{topic_level(zone)}", payload))
+                    self._published_occupancy[zone] = count
+            self._occupancy_version = version
+        alarms_version = self.board.alarms_version
+        now_ms = self.clock_ms()
+        if (alarms_version != self._alarms_version and self.open_alarms is not None
+                and abs(now_ms - self._alarms_at_ms) >= ALARMS_EVERY_MS):
+            self._alarms_at_ms = now_ms
+            out.append((f"{self.prefix}/state/alarms", json.dumps(self.open_alarms(), ensure_ascii=False)))
+            self._alarms_version = alarms_version
+        return out
+
+
+def endpoint_of(cfg: MqttOutput) -> Endpoint:
+    """Where the output connects, with its TLS context (the host name is checked)."""
+    if not cfg.tls:
+        return Endpoint(cfg.host, cfg.port)
+    options = TlsOptions(
+        ca_certs=None if cfg.ca_file is None else str(cfg.ca_file),
+        certfile=None if cfg.cert_file is None else str(cfg.cert_file),
+        keyfile=None if cfg.key_file is None else str(cfg.key_file),
+    )
+    return Endpoint(cfg.host, cfg.port, tls_context(options))
+
+
+class _InFlight:
+    """Events published and not yet deleted from the outbox: packet ids both ways and
+    the ids the broker acknowledged (guarded by the deliverer's lock)."""
+
+    def __init__(self) -> None:
+        self.pid_of: dict[str, int] = {}
+        self.event_of: dict[int, str] = {}
+        self.acked: set[str] = set()
+        self._last_pid = 0
+
+    def published(self, event_id: str) -> bool:
+        """True when the event went out on this connection (acknowledged or not)."""
+        return event_id in self.pid_of or event_id in self.acked
+
+    def take_pid(self, event_id: str | None = None) -> int:
+        """A packet id not in use; registered for ``event_id`` when given."""
+        pid = self._last_pid
+        while True:
+            pid = pid % 0xFFFF + 1
+            if pid not in self.event_of:
+                break
+        self._last_pid = pid
+        if event_id is not None:
+            self.pid_of[event_id] = pid
+            self.event_of[pid] = event_id
+        return pid
+
+    def drop(self, event_ids: Sequence[str]) -> None:
+        """Forget events that were not sent after all."""
+        for event_id in event_ids:
+            pid = self.pid_of.pop(event_id, None)
+            if pid is not None:
+                del self.event_of[pid]
+
+    def ack(self, pids: Sequence[int]) -> None:
+        """The broker acknowledged these packet ids."""
+        for pid in pids:
+            event_id = self.event_of.pop(pid, None)
+            if event_id is not None:
+                del self.pid_of[event_id]
+                self.acked.add(event_id)
+
+    def lost(self) -> None:
+        """The connection is gone: what was not acknowledged must go out again."""
+        self.pid_of.clear()
+        self.event_of.clear()
+
+
 class MqttDeliverer:
-    """A paho client kept connected in the background; publishes and waits for PUBACKs."""
+    """Publishes events and retained state over one ``MqttLink``; fresh events go out
+    from the storing thread (``publish_now``), everything else from the sink thread."""
 
     def __init__(
         self,
@@ -53,121 +167,149 @@ class MqttDeliverer:
     ) -> None:
         self.name = cfg.name
         self.cfg = cfg
-        self.board = board
-        self.open_alarms = open_alarms
         self.ack_timeout_s = ack_timeout_s
-        self._connected = threading.Event()
-        self._published_occupancy: dict[str, int] = {}
-        self._in_flight: dict[int, mqtt.MQTTMessageInfo] = {}
-        """Outbox rows published and not yet acknowledged (row number -> paho's handle)."""
-        self._occupancy_version = -1
-        self._alarms_version = -1
-        self._alarms_at_ms = 0
-        self.clock_ms = clock_ms
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=cfg.client_id, clean_session=True
-        )
-        if cfg.username is not None:
-            self.client.username_pw_set(cfg.username, cfg.password)
-        if cfg.tls:
-            self.client.tls_set(
-                ca_certs=None if cfg.ca_file is None else str(cfg.ca_file),
-                certfile=None if cfg.cert_file is None else str(cfg.cert_file),
-                keyfile=None if cfg.key_file is None else str(cfg.key_file),
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
-        self.client.reconnect_delay_set(min_delay=1, max_delay=10)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive_s)
-        self.client.loop_start()
-
-    def _on_connect(self, _c: mqtt.Client, _u: object, _f: object, rc: Any, _p: object) -> None:
-        if rc.is_failure:
-            log.warning("mqtt %s: connection refused: %s", self.name, rc)
-            return
-        log.info("mqtt %s: connected to %s:%d", self.name, self.cfg.host, self.cfg.port)
-        sock = self.client.socket()
-        if isinstance(sock, socket.socket):  # alerts are small packets: no Nagle delay
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._occupancy_version = -1  # republish retained state after every (re)connect
-        self._alarms_version = -1
-        self._published_occupancy = {}
-        self._connected.set()
-
-    def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, rc: Any, _p: object) -> None:
-        if self._connected.is_set():
-            log.warning("mqtt %s: disconnected: %s", self.name, rc)
-        self._connected.clear()
+        self.link = MqttLink(endpoint_of(cfg),
+                             connect_packet(cfg.client_id, cfg.keepalive_s, cfg.username, cfg.password),
+                             cfg.keepalive_s)
+        self.retained = RetainedState(cfg.topic_prefix, board, open_alarms, clock_ms)
+        self._topics = {t: f"{cfg.topic_prefix}/events/{t.value}".encode() for t in EventType}
+        self._lock = threading.Lock()
+        self._flight = _InFlight()
+        self._caught_up = False
+        """True while every outbox row of this sink is published: only then may a fresh
+        event overtake the sink thread (per-sink order is kept)."""
+        self._connect_failures = 0
+        self._connect_after = 0.0
 
     @property
     def connected(self) -> bool:
-        """True while the client holds a broker connection."""
-        return self._connected.is_set()
+        """True while the link is up."""
+        return self.link.up
 
-    def _acked_prefix(self, items: Sequence[OutboxItem]) -> int:
-        """Wait for the first message's PUBACK, then count how many (a prefix) the broker
-        has acknowledged so far."""
-        done = 0
-        for item in items:
-            info = self._in_flight[item.n]
-            if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                break
-            if done == 0:
-                try:
-                    info.wait_for_publish(self.ack_timeout_s)
-                except (RuntimeError, ValueError):
-                    break
-            if not info.is_published():
-                break
-            done += 1
-        return done
+    # -- the storing thread -----------------------------------------------------------
+
+    def publish_now(self, records: Sequence[EventRecord]) -> bool:
+        """Publish freshly stored events at once if that cannot block and keeps the order;
+        False when they were left to the sink thread."""
+        if not self._caught_up or not self.link.fast_lane or not self._lock.acquire(blocking=False):
+            return False
+        try:
+            flight = self._flight
+            fresh = [rec for rec in records if not flight.published(rec.id)]
+            data = b"".join([publish_packet(self._topics[rec.type], rec.line.encode(), flight.take_pid(rec.id))
+                             for rec in fresh])
+            if not data or self.link.try_send(data):
+                return True
+            flight.drop([rec.id for rec in fresh])
+            self._caught_up = False
+            return False
+        finally:
+            self._lock.release()
+
+    # -- the sink thread --------------------------------------------------------------
+
+    @property
+    def needs_catch_up(self) -> bool:
+        """True while fresh events must wait for the sink thread."""
+        return not self._caught_up and self.link.fast_lane
+
+    def catch_up(self, pending: Sequence[str], complete: bool) -> None:
+        """Called with the ids of every outbox row of this sink (``complete``: that is all
+        of them), while no event can be stored: when all went out, the fast lane opens."""
+        with self._lock:
+            if complete and all(self._flight.published(event_id) for event_id in pending):
+                self._caught_up = True
 
     def deliver(self, items: Sequence[OutboxItem]) -> Delivery:
-        """Publish at QoS 1 the rows not yet in flight, wait for the first row's PUBACK and
-        report the acknowledged prefix. Pipelined: rows queued while earlier ones wait for
-        their PUBACK are published at the next round, not after the whole earlier batch."""
-        if not self.connected:
-            self._in_flight.clear()
-            return Delivery(0, f"broker {self.cfg.host}:{self.cfg.port} not connected")
-        for item in items:
-            if item.n not in self._in_flight:
-                self._in_flight[item.n] = self.client.publish(
-                    f"{self.cfg.topic_prefix}/events/{item.type.value}", item.line, qos=1)
-        done = self._acked_prefix(items)
-        if done == 0:
-            self._in_flight.clear()  # the next attempt publishes them again (at least once)
-            return Delivery(0, f"broker {self.cfg.host}:{self.cfg.port}: no PUBACK")
-        for item in items[:done]:
-            del self._in_flight[item.n]
+        """Publish at QoS 1 the rows not yet out, wait for the first row's PUBACK and
+        report the acknowledged prefix (pipelined: later rows are acknowledged in later
+        rounds)."""
+        try:
+            self._ensure_link()
+            self._publish_missing(items)
+            self._await_ack(items[0].event_id)
+        except (LinkError, OSError) as exc:
+            self._lost(str(exc))
+            return Delivery(0, f"broker {self.cfg.host}:{self.cfg.port}: {exc}")
+        with self._lock:
+            acked = self._flight.acked
+            done = 0
+            while done < len(items) and items[done].event_id in acked:
+                acked.discard(items[done].event_id)
+                done += 1
         return Delivery(done)
 
     def idle(self) -> None:
-        """Publish retained occupancy and open alarms when they changed."""
-        if not self.cfg.retain_state or self.board is None or not self.connected:
-            return
-        version, t_ms, counts = self.board.occupancy()
-        if version != self._occupancy_version:
-            for zone, count in sorted(counts.items()):
-                if self._published_occupancy.get(zone) == count:
-                    continue
-                payload = json.dumps({"zone": zone, "count": count, "t": format_instant(t_ms)})
-                self.client.publish(
-                    f"{self.cfg.topic_prefix}/state/occupancy/{topic_level(zone)}",
-                    payload, qos=1, retain=True,
-                )
-                self._published_occupancy[zone] = count
-            self._occupancy_version = version
-        alarms_version = self.board.alarms_version
-        now_ms = self.clock_ms()
-        if (alarms_version != self._alarms_version and self.open_alarms is not None
-                and abs(now_ms - self._alarms_at_ms) >= ALARMS_EVERY_MS):
-            self._alarms_at_ms = now_ms
-            payload = json.dumps(self.open_alarms(), ensure_ascii=False)
-            self.client.publish(f"{self.cfg.topic_prefix}/state/alarms", payload, qos=1, retain=True)
-            self._alarms_version = alarms_version
+        """Read what the broker sent, keep the link alive, publish changed retained state."""
+        try:
+            self._ensure_link()
+            self._take_acks(0.0)
+            if self.cfg.retain_state:
+                self._publish_retained()
+            self.link.keep_alive()
+        except (LinkError, OSError) as exc:
+            self._lost(str(exc))
 
     def close(self) -> None:
-        """Disconnect and stop the network thread."""
-        self.client.disconnect()
-        self.client.loop_stop()
+        """Say goodbye to the broker."""
+        self.link.close(polite=True)
+
+    def _ensure_link(self) -> None:
+        if self.link.up:
+            return
+        if time.monotonic() < self._connect_after:
+            raise LinkError("not connected (waiting to reconnect)")
+        try:
+            self.link.open(CONNECT_TIMEOUT_S)
+        except (LinkError, OSError) as exc:
+            self._connect_failures += 1
+            self._connect_after = time.monotonic() + self.cfg.backoff.delay_s(self._connect_failures)
+            raise LinkError(f"connect failed: {exc}") from None
+        self._connect_failures = 0
+        self.retained.reset()
+        log.info("mqtt %s: connected to %s:%d", self.name, self.cfg.host, self.cfg.port)
+
+    def _publish_missing(self, items: Sequence[OutboxItem]) -> None:
+        with self._lock:
+            flight = self._flight
+            data = b"".join([publish_packet(self._topics[item.type], item.line.encode(),
+                                            flight.take_pid(item.event_id))
+                             for item in items if not flight.published(item.event_id)])
+            if data:
+                self.link.send(data)
+
+    def _await_ack(self, event_id: str) -> None:
+        deadline = time.monotonic() + self.ack_timeout_s
+        self._take_acks(0.0)
+        while True:
+            with self._lock:
+                if event_id in self._flight.acked:
+                    return
+            left_s = deadline - time.monotonic()
+            if left_s <= 0:
+                raise LinkError(f"no PUBACK within {self.ack_timeout_s:g} s")
+            self._take_acks(left_s)
+
+    def _take_acks(self, timeout_s: float) -> None:
+        pids = self.link.read_acks(timeout_s)
+        while pids:
+            with self._lock:
+                self._flight.ack(pids)
+            pids = self.link.read_acks(0.0)
+
+    def _publish_retained(self) -> None:
+        due = self.retained.due()
+        if not due:
+            return
+        with self._lock:
+            take = self._flight.take_pid
+            self.link.send(b"".join([publish_packet(topic.encode(), payload.encode(), take(), retain=True)
+                                     for topic, payload in due]))
+
+    def _lost(self, why: str) -> None:
+        if self.link.up or self.link.broken:
+            log.warning("mqtt %s: disconnected: %s", self.name, why)
+        self.link.close()
+        with self._lock:
+            self._flight.lost()
+            self._caught_up = False

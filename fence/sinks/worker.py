@@ -7,11 +7,11 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from fence.config import Backoff
 from fence.runtime import metrics as m
-from fence.store import EventStore, OutboxItem
+from fence.store import EventRecord, EventStore, OutboxItem
 
 log = logging.getLogger("fence.sinks")
 
@@ -44,6 +44,29 @@ class Deliverer(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+@runtime_checkable
+class FastLane(Protocol):
+    """A deliverer that can send a fresh event from the thread that stored it."""
+
+    @property
+    def needs_catch_up(self) -> bool:
+        """True while fresh events must wait for the sink thread (to keep the order)."""
+        ...
+
+    def publish_now(self, records: Sequence[EventRecord]) -> bool:
+        """Send freshly stored events now if that cannot block; False if left to the thread."""
+        ...
+
+    def catch_up(self, pending: Sequence[str], complete: bool) -> None:
+        """Given every outbox row's event id while no event can be stored (``complete``:
+        that is all of them): open the fast lane if all of them went out."""
+        ...
+
+
+ALL_DUE_MS = 1 << 62
+"""An instant after every retry time: ``outbox_due`` at it returns every pending row."""
 
 
 class SinkWorker:
@@ -87,6 +110,13 @@ class SinkWorker:
         """New rows were queued: look now."""
         self._wake.set()
 
+    def offer(self, records: Sequence[EventRecord]) -> None:
+        """New rows were queued for these events (call right after the commit, with the
+        engine's input lock held): a fast lane sends them now, else the thread wakes."""
+        deliverer = self.deliverer
+        if not (isinstance(deliverer, FastLane) and deliverer.publish_now(records)):
+            self._wake.set()
+
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop after the current attempt; undelivered rows stay in the outbox."""
         self._stop.set()
@@ -106,12 +136,24 @@ class SinkWorker:
                 self._wake.wait(wait_s)
                 self._wake.clear()
 
+    def _open_fast_lane(self) -> None:
+        """If the deliverer has a closed fast lane: under the write lock (the engine's
+        input lock: no event is stored meanwhile), show it every pending row, so it opens
+        only when all of them went out."""
+        lane = self.deliverer
+        if not (isinstance(lane, FastLane) and lane.needs_catch_up):
+            return
+        with self._write_lock:
+            rows = self.store.outbox_due(self.name, ALL_DUE_MS, self.batch)
+            lane.catch_up([row.event_id for row in rows], complete=len(rows) < self.batch)
+
     def _round(self) -> float:
         """One attempt; returns how long to wait before the next one."""
         now = self.clock_ms()
         items = self.store.outbox_due(self.name, now, self.batch)
         if not items:
             self.deliverer.idle()
+            self._open_fast_lane()
             return self.idle_s
         result = self.deliverer.deliver(items)
         self.deliverer.idle()  # after the events: state updates never delay an alert
@@ -123,6 +165,7 @@ class SinkWorker:
             self.metrics.inc(m.SINK_DELIVERED, self.name, len(delivered))
         if result.error is None:
             self.last_error = None
+            self._open_fast_lane()
             return 0.0
         head = items[result.done] if result.done < len(items) else items[-1]
         delay_s = self.backoff.delay_s(head.attempts + 1)
