@@ -11,7 +11,10 @@ them with its MQTT input, records, evaluates, stores and publishes events with t
 output. Bulk terminals stand (jittering by centimetres) outside every zone: pure fix
 load; probe terminals step in and out of a restricted zone every two seconds, so each
 step in raises a trespass: publish-to-alert latency is the time from the probe's publish
-to the event's arrival on ``<prefix>/events/trespass`` at a subscriber process.
+to the event's arrival on ``<prefix>/events/trespass`` at a subscriber process. The 20
+probes publish spread over each second, like independent terminals; ``--burst`` sends
+them together (a group stepping in: 20 alarms within 2 ms, each probe's latency then
+includes the alarms raised just before it).
 
 The publisher is cheap on purpose (the machine's cores are shared by the publisher,
 mosquitto and the engine): its MQTT 3.1.1 PUBLISH packets are built from per-terminal
@@ -134,9 +137,18 @@ def epoch_payload(terminal: str, t_ms: int, lat: float, lon: float) -> bytes:
     ).encode()
 
 
-def terminal_ids(n: int) -> list[str]:
-    """Bulk ids then probe ids."""
-    return [f"B-{i:05d}" for i in range(n)] + [f"P-{i:02d}" for i in range(PROBES)]
+def terminal_ids(n: int, *, burst: bool = False) -> list[str]:
+    """Bulk and probe ids in the order they publish within a second: the probes spread
+    evenly over the second (independent terminals), or with ``burst`` all last (a group
+    stepping in together: 20 alarms within 2 ms)."""
+    bulk = [f"B-{i:05d}" for i in range(n)]
+    probes = [f"P-{i:02d}" for i in range(PROBES)]
+    if burst:
+        return bulk + probes
+    out: list[str] = []
+    for k, probe in enumerate(probes):
+        out += bulk[k * n // PROBES:(k + 1) * n // PROBES] + [probe]
+    return out
 
 
 MIDNIGHT_TIME = b"000000.00"
@@ -243,12 +255,12 @@ def proc_cpu_s(pid: int) -> float:
 
 
 def publisher(host: str, port: int, prefix: str, n: int, duration_s: float, plan: Plan,
-              conn: Any) -> None:
+              conn: Any, burst: bool) -> None:
     """Child process: build the templates, say ready, get the start time, publish every
     terminal once per second; report what was sent, acknowledged, the probes' step-in
     send times and its own CPU time."""
     rng = random.Random(1)
-    ids = terminal_ids(n)
+    ids = terminal_ids(n, burst=burst)
     lon0, lat0 = plan.bulk_origin
     spots = {tid: (lat0 + rng.uniform(-0.002, 0.0), lon0 + rng.uniform(-0.003, 0.003)) for tid in ids}
     topics = [struct.pack("!H", len(t)) + t for t in (f"{prefix}/{tid}/nmea".encode() for tid in ids)]
@@ -399,6 +411,7 @@ class Result:
 
     input_kind: str
     output_kind: str
+    burst: bool
     offered: int
     sent: int
     acked: int
@@ -439,7 +452,7 @@ class PahoOutputEngine(Engine):
 
 
 def run_once(site: Site, config: Path, plan: Plan, terminals: int, duration_s: float,
-             input_kind: str, output_kind: str = "lean") -> Result:
+             input_kind: str, output_kind: str = "lean", *, burst: bool = False) -> Result:
     """One load run with a fresh broker, engine state, input of ``input_kind`` and MQTT
     output of ``output_kind``."""
     load_before = os.getloadavg()
@@ -471,7 +484,7 @@ def run_once(site: Site, config: Path, plan: Plan, terminals: int, duration_s: f
     sub_parent.recv()  # subscribed
     pub_parent, pub_child = mp.Pipe()
     proc = mp.Process(target=publisher, args=(broker.host, broker.port, prefix, terminals,
-                                              duration_s, plan, pub_child))
+                                              duration_s, plan, pub_child, burst))
     proc.start()
     pub_parent.recv()  # templates built, connected
     engine_class = PahoOutputEngine if output_kind == "paho" else Engine
@@ -508,7 +521,7 @@ def run_once(site: Site, config: Path, plan: Plan, terminals: int, duration_s: f
     cpu_share = [(t1, (c1 - c0) / (t1 - t0)) for (t0, _, _, c0), (t1, _, _, c1)
                  in zip(samples, samples[1:], strict=False)]
     return Result(
-        input_kind, output_kind, terminals + PROBES, report["sent"], report["acked"], total_in,
+        input_kind, output_kind, burst, terminals + PROBES, report["sent"], report["acked"], total_in,
         t_last - duration_s, total_in / t_last,
         latencies(report["step_ins"], received), latencies(report["step_ins"], stored),
         engine_cpu, t_last, report["run_cpu_s"], broker_cpu,
@@ -533,7 +546,9 @@ def quantiles(values: list[float]) -> str:
 def print_result(r: Result, duration_s: float, base: float) -> None:
     """The figures of one run."""
     load = " / ".join(f"{a:.2f} {b:.2f} {c:.2f}" for a, b, c in r.load)
-    print(f"== input {r.input_kind}, output {r.output_kind}: {r.offered - PROBES} terminals + {PROBES} probes at 1 Hz for"
+    probes = "stepping in together" if r.burst else "spread over the second"
+    print(f"== input {r.input_kind}, output {r.output_kind}: {r.offered - PROBES} terminals + {PROBES} probes"
+          f" ({probes}) at 1 Hz for"
           f" {duration_s:g} s ({os.cpu_count()} cores shared with the publisher and mosquitto;"
           f" load average before / after: {load})")
     print(f"offered {r.offered:,} fixes/s; published {r.sent:,} (broker acknowledged {r.acked:,});"
@@ -564,6 +579,9 @@ def main() -> int:
                         help="the engine's MQTT input client (both: paho first, then lean)")
     parser.add_argument("--output", choices=("lean", "paho", "both"), default="lean",
                         help="the engine's MQTT output client (both: paho first, then lean)")
+    parser.add_argument("--burst", action="store_true",
+                        help="all probes step in within the same 2 ms (20 alarms at once) instead"
+                             " of spread over the second")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run the set this many times (alternating, for noisy machines)")
     parser.add_argument("--config", type=Path, default=default_config(),
@@ -580,7 +598,7 @@ def main() -> int:
         for input_kind in inputs:
             for output_kind in outputs:
                 result = run_once(site, args.config, plan, args.terminals, args.duration_s,
-                                  input_kind, output_kind)
+                                  input_kind, output_kind, burst=args.burst)
                 print_result(result, args.duration_s, base)
                 results.append(result)
     if len(inputs) * len(outputs) == 2:
