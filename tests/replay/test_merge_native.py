@@ -177,3 +177,44 @@ def test_merge_step_refuses_inconsistent_arguments() -> None:
     live, stop = step(array("q", [T0, 0, T0, 1]), 2, [None, None], [[fix], [other]], array("q", [0, 0]),
                       out, None, 10, 0)
     assert (live, stop, out) == (2, 0, [fix])
+
+
+@st.composite
+def step_arguments(draw: st.DrawFn) -> tuple[object, ...]:
+    """Arguments of the merge step, mostly consistent, some not: heap entries naming an
+    input or not, positions inside a batch or past it, instants as many as the fixes or
+    not (huge ints, text), items that are fixes or other objects."""
+    objects = [Fix(T0, "T-1", 40.6, 111.5, 4), Fix(T0 - 5000, "T-2", 40.6, 111.5, 4), object(), 7]
+    width = draw(st.integers(1, 4))
+    fixes = [draw(st.lists(st.sampled_from(objects), min_size=draw(st.sampled_from([0, 1, 1, 1])), max_size=4))
+             for _ in range(width)]
+    instant = st.one_of(st.integers(T0 - 9000, T0 + 9000), st.integers(-(2**65), 2**65), st.text(max_size=1))
+    keys = [draw(st.one_of(st.none(), st.lists(instant, min_size=len(batch), max_size=len(batch)),
+                           st.lists(instant, max_size=4))) for batch in fixes]
+    live = draw(st.sampled_from([width, width, width, max(width - 1, 0), 0, width + 1]))
+    orders = draw(st.one_of(st.permutations(range(width)), st.lists(st.integers(-1, width), min_size=live,
+                                                                    max_size=live)))
+    heap = [n for order in orders[:live] for n in (draw(st.integers(T0 - 9000, T0 + 9000)), order)]
+    pos = [draw(st.sampled_from([0, 0, 0, 1, 2, 4, -1])) for _ in range(draw(st.sampled_from([width] * 4 + [0])))]
+    recorded = bool(heap) and 0 <= heap[1] < width and keys[heap[1]] is not None
+    kinds: list[list[int] | None] = [[] if recorded else None, [] if recorded else None, None, []]
+    out_rx = draw(st.sampled_from(kinds))
+    return (array("q", heap), live, keys, fixes, array("q", pos), [], out_rx,
+            draw(st.sampled_from([3, 6, 6, 1, 0])), draw(st.sampled_from([0, 0, 0, 1, 2, 3])))
+
+
+@needs_c
+@settings(max_examples=1000, deadline=None)
+@given(step_arguments())
+def test_merge_step_survives_arbitrary_arguments(arguments: tuple[object, ...]) -> None:
+    """The step returns or raises a Python error, never reads or writes out of bounds
+    (this test was also run under -fsanitize=address,undefined, see docs/gnss.md)."""
+    assert native.merge_into is not None
+    try:
+        live, stop = native.merge_into(*arguments)
+    except (ValueError, TypeError, OverflowError, AttributeError):
+        return
+    out, limit, fixes = arguments[5], arguments[7], arguments[3]
+    assert isinstance(out, list) and isinstance(limit, int) and isinstance(fixes, list)
+    assert 0 <= live <= len(fixes) and -2 <= stop < len(fixes)
+    assert len(out) <= limit
