@@ -110,6 +110,7 @@ class MqttLink:
         self._reader = PacketReader()
         self._send_buffer_bytes = 0
         self._last_write = 0.0
+        self._last_read = 0.0
 
     @property
     def up(self) -> bool:
@@ -144,7 +145,7 @@ class MqttLink:
             raise
         self._reader = reader
         self._send_buffer_bytes = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
-        self._last_write = time.monotonic()
+        self._last_write = self._last_read = time.monotonic()
         self.broken = False
         self._sock = sock
 
@@ -217,6 +218,7 @@ class MqttLink:
         if not data:
             self.broken = True
             raise LinkError("the broker closed the connection")
+        self._last_read = time.monotonic()
         try:
             packets = self._reader.feed(data)
         except ProtocolError as exc:
@@ -235,6 +237,14 @@ class MqttLink:
         return acks
 
     def keep_alive(self) -> None:
-        """Send PINGREQ when nothing was written for half the keepalive (owner thread)."""
-        if self.keepalive_s and time.monotonic() - self._last_write >= self.keepalive_s / 2:
+        """Send PINGREQ when nothing was written for half the keepalive; give up on a
+        broker that sent nothing (not even PINGRESP) for 1.5 keepalives (owner thread,
+        which reads what arrived at least every half keepalive)."""
+        if not self.keepalive_s:
+            return
+        now = time.monotonic()
+        if now - self._last_read > 1.5 * self.keepalive_s:
+            self.broken = True
+            raise LinkError(f"nothing from the broker for {now - self._last_read:.0f} s")
+        if now - self._last_write >= self.keepalive_s / 2:
             self.send(PINGREQ)

@@ -7,12 +7,15 @@ import json
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
+
 from events.model import EventState, EventType
 from fence.config import Backoff, MqttOutput
 from fence.runtime.clock import wall_clock_ms
 from fence.runtime.metrics import SINK_DELIVERED, SINK_FAILURES, Metrics
 from fence.sinks.jsonl import JsonlDeliverer
 from fence.sinks.mqtt import MqttDeliverer
+from fence.sinks.mqttpaho import PahoMqttDeliverer
 from fence.sinks.state import StateBoard
 from fence.sinks.webhook import WebhookDeliverer
 from fence.sinks.worker import SinkWorker
@@ -23,6 +26,8 @@ from tests.support.broker import Broker
 from tests.support.polling import wait_until
 
 FAST = Backoff(0.1, 0.5)
+MQTT_SINKS = pytest.mark.parametrize("sink", [MqttDeliverer, PahoMqttDeliverer], ids=["lean", "paho"])
+"""The MQTT tests run on the lean sink and on its paho-mqtt reference."""
 
 
 def records(start: int, n: int) -> list[EventRecord]:
@@ -34,13 +39,15 @@ def records(start: int, n: int) -> list[EventRecord]:
         out.append(EventRecord(obj["id"], 0, EventType.TRESPASS, EventState.RAISED, obj["zone"],
                                "W-1", None, None, json.dumps(obj)))
     return out
-def test_mqtt_sink_delivers_across_broker_kill_and_restart(tmp_path: Path, broker: Broker) -> None:
+@MQTT_SINKS
+def test_mqtt_sink_delivers_across_broker_kill_and_restart(
+        tmp_path: Path, broker: Broker, sink: type[MqttDeliverer | PahoMqttDeliverer]) -> None:
     store = EventStore(tmp_path / "e.db")
     board = StateBoard()
     cfg = MqttOutput("mqtt", broker.host, broker.port, "fence/test", "engine-test", backoff=FAST)
     collector = Collector(broker, "fence/test/#")
     metrics = Metrics()
-    worker = SinkWorker(MqttDeliverer(cfg, board, lambda: [r.obj() for r in
+    worker = SinkWorker(sink(cfg, board, lambda: [r.obj() for r in
                                                            (e.record for e in store.open_alarms())],
                                       ack_timeout_s=2.0),
                         store.path, FAST, metrics, wall_clock_ms)
@@ -113,12 +120,14 @@ def test_jsonl_sink_appends_lines(tmp_path: Path) -> None:
         worker.stop()
 
 
-def test_mqtt_sink_pipelines_a_burst_in_order_and_once(tmp_path: Path, broker: Broker) -> None:
+@MQTT_SINKS
+def test_mqtt_sink_pipelines_a_burst_in_order_and_once(
+        tmp_path: Path, broker: Broker, sink: type[MqttDeliverer | PahoMqttDeliverer]) -> None:
     store = EventStore(tmp_path / "e.db")
     cfg = MqttOutput("mqtt", broker.host, broker.port, "fence/burst", "engine-burst", backoff=FAST)
     collector = Collector(broker, "fence/burst/events/#", client_id="burst-collector")
     metrics = Metrics()
-    worker = SinkWorker(MqttDeliverer(cfg, ack_timeout_s=5.0), store.path, FAST, metrics,
+    worker = SinkWorker(sink(cfg, ack_timeout_s=5.0), store.path, FAST, metrics,
                         wall_clock_ms)
     worker.start()
     try:
