@@ -1,9 +1,12 @@
-"""Build of the optional C extension ``gnss._scan`` (everything else is in pyproject.toml).
+"""Build of the optional C extensions (everything else is in pyproject.toml): ``gnss._scan``
+(the NMEA scanner and the replay merge step) and ``fence.runtime._tracks`` (the live
+engine's track recording lines).
 
-The extension is optional: when it cannot be compiled (no C compiler or Python headers)
-the install goes on and the decoder uses its pure Python fast path (same output, slower).
-``tests/gnss/test_native.py`` fails when it is missing unless FENCE_PURE_PYTHON=1 is set.
-After editing gnss/_scan.c, rebuild with ``.venv/bin/pip install -e . --no-deps``.
+Both are optional: when they cannot be compiled (no C compiler or Python headers) the
+install goes on and the pure Python paths run instead (same output, slower).
+``tests/gnss/test_native.py`` and ``tests/live/test_tracks.py`` fail when they are missing
+unless FENCE_PURE_PYTHON=1 is set. After editing a C file, rebuild with
+``.venv/bin/pip install -e . --no-deps``.
 """
 
 from setuptools import Extension, setup
@@ -15,6 +18,12 @@ setup(
             sources=["gnss/_scan.c"],
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off"],
             optional=True,
-        )
+        ),
+        Extension(
+            "fence.runtime._tracks",
+            sources=["fence/runtime/_tracks.c"],
+            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Werror"],
+            optional=True,
+        ),
     ]
 )

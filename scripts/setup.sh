@@ -29,10 +29,11 @@ stamp=".venv/.fence-installed"
 # Reinstall when the build inputs changed (the C extension gnss._scan is compiled by it).
 stale=0
 [ -f "$stamp" ] || stale=1
-for input in pyproject.toml setup.py gnss/_scan.c; do
+for input in pyproject.toml setup.py gnss/_scan.c fence/runtime/_tracks.c; do
   [ "$input" -nt "$stamp" ] && stale=1
 done
 compgen -G "gnss/_scan*.so" >/dev/null || stale=1
+compgen -G "fence/runtime/_tracks*.so" >/dev/null || stale=1
 if [ "$stale" = "1" ]; then
   echo "setup: installing the project and its dependencies into .venv" >&2
   .venv/bin/python -m pip install -q --upgrade pip >&2

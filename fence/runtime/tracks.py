@@ -21,7 +21,7 @@ import math
 import os
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -141,6 +141,35 @@ def track_line(fix: Fix, rx_ms: int) -> bytes:
     return f'{line}, "rx": "{_RX_TEXT(rx_ms)}"}}\n'.encode()
 
 
+TrackLines = Callable[[Sequence[Fix], int, Callable[[Fix, int], bytes]], bytes]
+
+
+def _load_native() -> TrackLines | None:
+    """``track_lines`` of the C extension ``fence.runtime._tracks``, or None when it was not
+    compiled or the environment sets ``FENCE_PURE_PYTHON=1`` (tests/live/test_tracks.py
+    fails when it is missing otherwise, so CI does not lose it unnoticed)."""
+    if os.environ.get("FENCE_PURE_PYTHON") == "1":
+        return None
+    try:
+        from fence.runtime import _tracks
+    except ImportError:
+        return None
+    native: TrackLines = _tracks.track_lines
+    return native
+
+
+NATIVE_TRACK_LINES = _load_native()
+
+
+def track_lines(fixes: Sequence[Fix], rx_ms: int) -> bytes:
+    """The recording lines of fixes that arrived together at ``rx_ms``: byte-equal to
+    ``track_line`` of each, formatted in C when the extension is built (~6x faster; any
+    fix it does not handle exactly goes to ``track_line``)."""
+    if NATIVE_TRACK_LINES is not None:
+        return NATIVE_TRACK_LINES(fixes, rx_ms, track_line)
+    return b"".join([track_line(fix, rx_ms) for fix in fixes])
+
+
 def reference_track_line(fix: Fix, rx_ms: int) -> bytes:
     """The recording line built with the generic encoder (what ``track_line`` must equal)."""
     obj = fix_to_obj(fix)
@@ -219,7 +248,7 @@ class TrackRecorder:
     def append_many(self, fixes: Sequence[Fix], rx_ms: int) -> TrackPosition:
         """Write fixes that arrived together (one read of a source) with one write;
         return the position after the last. Durable against a process kill."""
-        data = b"".join([track_line(fix, rx_ms) for fix in fixes])
+        data = track_lines(fixes, rx_ms)
         with self._lock:
             if self._needs_rotation(rx_ms):
                 self._open(rx_ms)

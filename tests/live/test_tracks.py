@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import cast
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fence.runtime.tracks import (
+    NATIVE_TRACK_LINES,
     FsyncPolicy,
     TrackPosition,
     TrackRecorder,
@@ -18,6 +21,7 @@ from fence.runtime.tracks import (
     repair_tail,
     track_files,
     track_line,
+    track_lines,
 )
 from gnss.fix import Fix
 
@@ -55,6 +59,59 @@ def test_fast_line_equals_generic_encoder(fix: Fix, rx_delta: int) -> None:
     fast = track_line(fix, rx)
     assert json.loads(fast) == json.loads(reference_track_line(fix, rx))
     assert fast.endswith(b"\n") and fast.count(b"\n") == 1
+
+
+NATIVE = pytest.mark.skipif(
+    NATIVE_TRACK_LINES is None and os.environ.get("FENCE_PURE_PYTHON") == "1",
+    reason="FENCE_PURE_PYTHON=1: the C extension is not used",
+)
+
+any_fix = fixes | st.builds(
+    Fix,
+    t_ms=st.integers(-62_135_596_800_000, 253_402_300_799_999),  # years 1-9999; before 1970: Python
+    terminal=st.text(min_size=1, max_size=6) | st.sampled_from(["W-1", "a\x7fb", "tab\t", "é"]),
+    lat=st.floats(-90, 90) | st.integers(-90, 90),
+    lon=st.floats(-180, 180) | st.integers(-180, 180),
+    quality=st.integers(0, 9),
+    alt_m=optional_float | st.integers(-10**20, 10**20),
+    sats=st.none() | st.integers(0, 99) | st.booleans(),
+)
+
+
+@NATIVE
+def test_the_c_extension_is_built() -> None:
+    assert NATIVE_TRACK_LINES is not None, (
+        "fence.runtime._tracks is not built: pip install -e . (with gcc and the Python"
+        " headers) or set FENCE_PURE_PYTHON=1")
+
+
+@NATIVE
+@settings(max_examples=500)
+@given(batch=st.lists(any_fix, max_size=8), rx_ms=st.integers(-62_135_596_800_000, 253_402_300_799_999))
+def test_c_lines_are_byte_equal_to_the_python_lines(batch: list[Fix], rx_ms: int) -> None:
+    assert NATIVE_TRACK_LINES is not None
+    assert NATIVE_TRACK_LINES(batch, rx_ms, track_line) == b"".join(track_line(f, rx_ms) for f in batch)
+    assert track_lines(batch, rx_ms) == b"".join(track_line(f, rx_ms) for f in batch)
+
+
+@NATIVE
+def test_c_lines_fall_back_only_where_needed() -> None:
+    assert NATIVE_TRACK_LINES is not None
+    plain = Fix(T0, "W-017", 40.65, 111.5, 4, 0.02, alt_m=1012.5, sats=28)
+    odd = Fix(T0, "车-1", 40.65, 111.5, 4)
+    asked: list[Fix] = []
+
+    def fallback(fix: Fix, rx: int) -> bytes:
+        asked.append(fix)
+        return track_line(fix, rx)
+
+    out = NATIVE_TRACK_LINES([plain, odd, plain], T0 + 80, fallback)
+    assert asked == [odd]  # the id JSON escapes
+    assert out == b"".join(track_line(f, T0 + 80) for f in (plain, odd, plain))
+    with pytest.raises(TypeError, match="fallback must return bytes"):
+        NATIVE_TRACK_LINES([odd], T0, lambda fix, rx: cast(bytes, "text"))
+    with pytest.raises(ZeroDivisionError):
+        NATIVE_TRACK_LINES([odd], T0, lambda fix, rx: bytes(1 // 0))
 
 
 def _fix(i: int) -> Fix:
