@@ -194,13 +194,10 @@ class MqttDeliverer:
         if not self._caught_up or not self.link.fast_lane or not self._lock.acquire(blocking=False):
             return False
         try:
-            flight = self._flight
-            fresh = [rec for rec in records if not flight.published(rec.id)]
-            data = b"".join([publish_packet(self._topics[rec.type], rec.line.encode(), flight.take_pid(rec.id))
-                             for rec in fresh])
+            data, fresh = self._packets([(rec.id, rec.type, rec.line) for rec in records])
             if not data or self.link.try_send(data):
                 return True
-            flight.drop([rec.id for rec in fresh])
+            self._flight.drop(fresh)
             self._caught_up = False
             return False
         finally:
@@ -271,12 +268,18 @@ class MqttDeliverer:
 
     def _publish_missing(self, items: Sequence[OutboxItem]) -> None:
         with self._lock:
-            flight = self._flight
-            data = b"".join([publish_packet(self._topics[item.type], item.line.encode(),
-                                            flight.take_pid(item.event_id))
-                             for item in items if not flight.published(item.event_id)])
+            data, _ = self._packets([(item.event_id, item.type, item.line) for item in items])
             if data:
                 self.link.send(data)
+
+    def _packets(self, rows: Sequence[tuple[str, EventType, str]]) -> tuple[bytes, list[str]]:
+        """PUBLISH packets of the (event id, type, line) rows not yet out, each registered
+        in flight under a new packet id, and the ids of those rows (call under the lock)."""
+        flight = self._flight
+        fresh = [row for row in rows if not flight.published(row[0])]
+        data = b"".join([publish_packet(self._topics[kind], line.encode(), flight.take_pid(event_id))
+                         for event_id, kind, line in fresh])
+        return data, [row[0] for row in fresh]
 
     def _await_ack(self, event_id: str) -> None:
         deadline = time.monotonic() + self.ack_timeout_s
