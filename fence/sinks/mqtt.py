@@ -41,6 +41,11 @@ ALARMS_EVERY_MS = 500
 CONNECT_TIMEOUT_S = 5.0
 """Longest wait for the TCP/TLS connection and the CONNACK."""
 
+MAX_IN_FLIGHT = 10_000
+"""Events the fast lane may have published and not seen acknowledged; beyond it the rows
+wait for the sink thread (whose rounds publish at most one outbox batch), so packet ids
+(65,535) never run out."""
+
 
 def topic_level(text: str) -> str:
     """A string made safe as one MQTT topic level (no '/', '+', '#')."""
@@ -113,6 +118,11 @@ class _InFlight:
         self.event_of: dict[int, str] = {}
         self.acked: set[str] = set()
         self._last_pid = 0
+
+    @property
+    def count(self) -> int:
+        """Events published and not acknowledged."""
+        return len(self.event_of)
 
     def published(self, event_id: str) -> bool:
         """True when the event went out on this connection (acknowledged or not)."""
@@ -194,6 +204,9 @@ class MqttDeliverer:
         if not self._caught_up or not self.link.fast_lane or not self._lock.acquire(blocking=False):
             return False
         try:
+            if self._flight.count + len(records) > MAX_IN_FLIGHT:  # the broker is not acknowledging
+                self._caught_up = False
+                return False
             data, fresh = self._packets([(rec.id, rec.type, rec.line) for rec in records])
             if not data or self.link.try_send(data):
                 return True
@@ -260,7 +273,11 @@ class MqttDeliverer:
             self.link.open(CONNECT_TIMEOUT_S)
         except (LinkError, OSError) as exc:
             self._connect_failures += 1
-            self._connect_after = time.monotonic() + self.cfg.backoff.delay_s(self._connect_failures)
+            delay_s = self.cfg.backoff.delay_s(self._connect_failures)
+            self._connect_after = time.monotonic() + delay_s
+            if self._connect_failures == 1:  # once per outage: the sink's metrics count the rest
+                log.warning("mqtt %s: cannot connect to %s:%d: %s (retrying, backoff up to %g s)",
+                            self.name, self.cfg.host, self.cfg.port, exc, self.cfg.backoff.max_s)
             raise LinkError(f"connect failed: {exc}") from None
         self._connect_failures = 0
         self.retained.reset()
@@ -310,6 +327,8 @@ class MqttDeliverer:
                                      for topic, payload in due]))
 
     def _lost(self, why: str) -> None:
+        """Drop the link after a failure; logged when a connection was lost, not for each
+        attempt while the broker stays away."""
         if self.link.up or self.link.broken:
             log.warning("mqtt %s: disconnected: %s", self.name, why)
         self.link.close()

@@ -154,6 +154,7 @@ class MqttLink:
         sock, self._sock = self._sock, None
         if sock is None:
             return
+        self.broken = False  # down now, not broken: the next ``open`` starts afresh
         with self.write_lock:
             if polite and not self.broken:
                 with contextlib.suppress(OSError):  # going away anyway: nothing is owed

@@ -6,7 +6,9 @@ password goes through the sink thread; refusals and a silent broker are survived
 from __future__ import annotations
 
 import json
+import logging
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -238,3 +240,54 @@ def test_packets_are_what_mqtt_3_1_1_says() -> None:
     assert publish_packet(b"a", b"x", 1, retain=True)[0] == 0x33
     with pytest.raises(ValueError, match="packet id"):
         publish_packet(b"a", b"x", 0)
+
+
+def test_an_outage_is_logged_once_not_per_attempt(
+        tmp_path: Path, broker: Broker, output_cfg: MqttOutput, caplog: pytest.LogCaptureFixture) -> None:
+    deliverer = MqttDeliverer(output_cfg)
+    try:
+        deliverer.idle()
+        assert deliverer.connected
+        broker.kill()
+        with caplog.at_level(logging.INFO, logger="fence.sinks.mqtt"):
+            for _ in range(10):  # the sink thread's idle rounds while the broker is away
+                deliverer.idle()
+                time.sleep(0.05)
+            broker.start()
+
+            def reconnected() -> bool:
+                deliverer.idle()
+                return deliverer.connected
+
+            wait_until(reconnected, what="a reconnect")
+        said = [r.getMessage() for r in caplog.records]
+        assert sum("disconnected" in m for m in said) == 1, said
+        assert sum("cannot connect" in m for m in said) == 1, said
+        assert sum("connected to" in m for m in said) == 1, said
+    finally:
+        deliverer.close()
+
+
+def test_the_lane_closes_when_too_much_is_unacknowledged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def silent(conn: PeerConnection) -> None:
+        conn.wait_for(b"\x10")
+        conn.send(b"\x20\x02\x00\x00")
+        conn.read_for(3.0)
+
+    monkeypatch.setattr("fence.sinks.mqtt.MAX_IN_FLIGHT", 3)
+    peer = RawBroker([silent])
+    cfg = MqttOutput("mqtt", peer.host, peer.port, "fence/out", "engine-cap", backoff=FAST)
+    deliverer = MqttDeliverer(cfg)
+    try:
+        deliverer.idle()
+        deliverer.catch_up([], complete=True)  # an empty outbox: the lane opens
+        assert deliverer.publish_now(records(0, 2))
+        assert not deliverer.publish_now(records(2, 2))  # 4 would be over the cap
+        assert deliverer.needs_catch_up
+        wait_until(lambda: records(1, 1)[0].id.encode() in peer.connections[0].received,
+                   what="the first two events")
+        assert records(2, 1)[0].id.encode() not in peer.connections[0].received
+    finally:
+        deliverer.close()
+        peer.close()
