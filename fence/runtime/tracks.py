@@ -29,6 +29,7 @@ from pathlib import Path
 from gnss.fix import Fix
 from gnss.fixjson import FixLineError, fix_from_obj, fix_to_obj
 from gnss.instant import InstantError, format_instant, parse_instant, to_datetime
+from gnss.native import PURE_PYTHON
 
 log = logging.getLogger("fence.runtime.tracks")
 
@@ -148,7 +149,7 @@ def _load_native() -> TrackLines | None:
     """``track_lines`` of the C extension ``fence.runtime._tracks``, or None when it was not
     compiled or the environment sets ``FENCE_PURE_PYTHON=1`` (tests/live/test_tracks.py
     fails when it is missing otherwise, so CI does not lose it unnoticed)."""
-    if os.environ.get("FENCE_PURE_PYTHON") == "1":
+    if PURE_PYTHON:
         return None
     try:
         from fence.runtime import _tracks

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 import math
-import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -35,7 +34,7 @@ KEEP = frozenset((b"GGA", b"RMC", b"GST", b"ZDA", b"VTG", b"GSA"))
 
 def test_extension_is_built_unless_pure_python_is_asked_for() -> None:
     """CI must notice when ``pip install -e .`` silently skipped the optional build."""
-    if os.environ.get("FENCE_PURE_PYTHON") == "1":
+    if native.PURE_PYTHON:
         assert not BUILT
     else:
         assert BUILT, "gnss._scan missing: install gcc and the Python headers, then pip install -e ."
