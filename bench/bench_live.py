@@ -66,7 +66,7 @@ from fence.config import JsonlOutput, MqttOutput, WebhookOutput, engine_config, 
 from fence.runtime.engine import Engine  # noqa: E402
 from fence.runtime.metrics import FIXES_IN  # noqa: E402
 from fence.sinks.mqttpaho import PahoMqttDeliverer  # noqa: E402
-from fence.sinks.worker import SinkWorker  # noqa: E402
+from fence.sinks.worker import Deliverer  # noqa: E402
 from gnss import encode  # noqa: E402
 from gnss.civil import MS_PER_DAY  # noqa: E402
 from gnss.decoder import NmeaDecoder  # noqa: E402
@@ -443,12 +443,10 @@ class Result:
 class PahoOutputEngine(Engine):
     """The engine with the reference MQTT output (paho-mqtt, no fast lane)."""
 
-    def _worker(self, out: MqttOutput | WebhookOutput | JsonlOutput) -> SinkWorker:
+    def deliverer_for(self, out: MqttOutput | WebhookOutput | JsonlOutput) -> Deliverer:
         if not isinstance(out, MqttOutput):
-            return super()._worker(out)
-        deliverer = PahoMqttDeliverer(out, self.board, self._open_alarm_objs, clock_ms=self.ops_clock_ms)
-        return SinkWorker(deliverer, self.cfg.store_path, out.backoff, self.metrics,
-                          self.ops_clock_ms, write_lock=self._lock)
+            return super().deliverer_for(out)
+        return PahoMqttDeliverer(out, self.board, self._open_alarm_objs, clock_ms=self.ops_clock_ms)
 
 
 def run_once(site: Site, config: Path, plan: Plan, terminals: int, duration_s: float,
@@ -531,16 +529,18 @@ def run_once(site: Site, config: Path, plan: Plan, terminals: int, duration_s: f
 
 
 def quantile(values: list[float], q: int) -> float:
-    """The q-th percentile (1-99) of latencies in ms; NaN without two values."""
-    return statistics.quantiles(values, n=100)[q - 1] if len(values) >= 2 else math.nan
+    """The q-th percentile (1-99) of latencies in ms, never beyond the largest value
+    (``inclusive``: the default method extrapolates past it on small samples); NaN
+    without two values."""
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) >= 2 else math.nan
 
 
 def quantiles(values: list[float]) -> str:
     """p50/p99/max of latencies in ms."""
     if len(values) < 2:
         return "no probe alert matched"
-    q = statistics.quantiles(values, n=100)
-    return f"p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms, max {max(values):.1f} ms over {len(values)}"
+    return (f"p50 {quantile(values, 50):.1f} ms, p99 {quantile(values, 99):.1f} ms,"
+            f" max {max(values):.1f} ms over {len(values)}")
 
 
 def print_result(r: Result, duration_s: float, base: float) -> None:

@@ -310,16 +310,17 @@ class Engine:
         self._view = self.evaluator.view()
 
     def _worker(self, out: MqttOutput | WebhookOutput | JsonlOutput) -> SinkWorker:
-        deliverer: Deliverer
-        if isinstance(out, MqttOutput):
-            deliverer = MqttDeliverer(out, self.board, self._open_alarm_objs,
-                                      clock_ms=self.ops_clock_ms)
-        elif isinstance(out, WebhookOutput):
-            deliverer = WebhookDeliverer(out.name, out.url, out.headers, out.timeout_s)
-        else:
-            deliverer = JsonlDeliverer(out.name, out.path)
-        return SinkWorker(deliverer, self.cfg.store_path, out.backoff, self.metrics,
+        return SinkWorker(self.deliverer_for(out), self.cfg.store_path, out.backoff, self.metrics,
                           self.ops_clock_ms, write_lock=self._lock)
+
+    def deliverer_for(self, out: MqttOutput | WebhookOutput | JsonlOutput) -> Deliverer:
+        """The deliverer of one configured output (a subclass may choose another, as the
+        load bench does to measure the paho-mqtt reference output)."""
+        if isinstance(out, MqttOutput):
+            return MqttDeliverer(out, self.board, self._open_alarm_objs, clock_ms=self.ops_clock_ms)
+        if isinstance(out, WebhookOutput):
+            return WebhookDeliverer(out.name, out.url, out.headers, out.timeout_s)
+        return JsonlDeliverer(out.name, out.path)
 
     def _open_alarm_objs(self) -> list[dict[str, object]]:
         return [event.record.obj() for event in self.store.open_alarms()]
