@@ -11,19 +11,21 @@ unless FENCE_PURE_PYTHON=1 is set. After editing a C file, rebuild with
 
 from setuptools import Extension, setup
 
-setup(
-    ext_modules=[
-        Extension(
-            "gnss._scan",
-            sources=["gnss/_scan.c"],
-            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off"],
-            optional=True,
-        ),
-        Extension(
-            "fence.runtime._tracks",
-            sources=["fence/runtime/_tracks.c"],
-            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Werror"],
-            optional=True,
-        ),
-    ]
-)
+EXTENSIONS = [
+    Extension(
+        "gnss._scan",
+        sources=["gnss/_scan.c"],
+        extra_compile_args=["-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off"],
+        optional=True,
+    ),
+    Extension(
+        "fence.runtime._tracks",
+        sources=["fence/runtime/_tracks.c"],
+        extra_compile_args=["-O2", "-Wall", "-Wextra", "-Werror"],
+        optional=True,
+    ),
+]
+"""The C extensions; scripts/sanitize builds the same list with the sanitizers."""
+
+if __name__ == "__main__":  # how setuptools' build backend runs this file
+    setup(ext_modules=EXTENSIONS)
